@@ -1,0 +1,212 @@
+package io.raftkv.raft;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compact binary encoding of Raft messages and persisted state: a version byte, then unsigned
+ * varints and length-prefixed byte strings. No Java serialization. Decoding rejects unknown
+ * versions, unknown tags and truncated input with {@link CorruptDataException}.
+ */
+public final class RaftCodec {
+  public static final int VERSION = 1;
+
+  private static final int REQUEST_VOTE = 1;
+  private static final int REQUEST_VOTE_REPLY = 2;
+  private static final int APPEND_ENTRIES = 3;
+  private static final int APPEND_ENTRIES_REPLY = 4;
+  private static final int INSTALL_SNAPSHOT = 5;
+  private static final int INSTALL_SNAPSHOT_REPLY = 6;
+
+  private RaftCodec() {}
+
+  /** Thrown when bytes do not decode: wrong version, unknown tag, truncation. */
+  public static final class CorruptDataException extends RuntimeException {
+    public CorruptDataException(String message) {
+      super(message);
+    }
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  public static byte[] encode(RaftMessage m) {
+    Writer w = new Writer();
+    w.u8(VERSION);
+    if (m instanceof RaftMessage.RequestVote rv) {
+      w.u8(REQUEST_VOTE).varint(rv.term()).varint(rv.lastLogIndex()).varint(rv.lastLogTerm());
+    } else if (m instanceof RaftMessage.RequestVoteReply r) {
+      w.u8(REQUEST_VOTE_REPLY).varint(r.term()).u8(r.voteGranted() ? 1 : 0);
+    } else if (m instanceof RaftMessage.AppendEntries ae) {
+      w.u8(APPEND_ENTRIES).varint(ae.term()).varint(ae.prevLogIndex()).varint(ae.prevLogTerm());
+      w.varint(ae.leaderCommit());
+      writeEntries(w, ae.entries());
+    } else if (m instanceof RaftMessage.AppendEntriesReply r) {
+      w.u8(APPEND_ENTRIES_REPLY).varint(r.term()).u8(r.success() ? 1 : 0).varint(r.matchIndex());
+      w.varint(r.rejectedIndex()).varint(r.conflictTerm()).varint(r.conflictIndex()).varint(r.logLength());
+    } else if (m instanceof RaftMessage.InstallSnapshot is) {
+      w.u8(INSTALL_SNAPSHOT).varint(is.term()).varint(is.lastIncludedIndex()).varint(is.lastIncludedTerm());
+      w.bytes(is.data());
+    } else if (m instanceof RaftMessage.InstallSnapshotReply r) {
+      w.u8(INSTALL_SNAPSHOT_REPLY).varint(r.term()).varint(r.lastIncludedIndex());
+    } else {
+      throw new IllegalArgumentException("unknown message " + m);
+    }
+    return w.toByteArray();
+  }
+
+  public static RaftMessage decodeMessage(byte[] bytes) {
+    Reader r = new Reader(bytes);
+    r.expectVersion();
+    int tag = r.u8();
+    RaftMessage m =
+        switch (tag) {
+          case REQUEST_VOTE -> new RaftMessage.RequestVote(r.varint(), r.varint(), r.varint());
+          case REQUEST_VOTE_REPLY -> new RaftMessage.RequestVoteReply(r.varint(), r.u8() == 1);
+          case APPEND_ENTRIES -> {
+            long term = r.varint(), prev = r.varint(), prevTerm = r.varint(), commit = r.varint();
+            yield new RaftMessage.AppendEntries(term, prev, prevTerm, readEntries(r), commit);
+          }
+          case APPEND_ENTRIES_REPLY -> new RaftMessage.AppendEntriesReply(
+              r.varint(), r.u8() == 1, r.varint(), r.varint(), r.varint(), r.varint(), r.varint());
+          case INSTALL_SNAPSHOT -> new RaftMessage.InstallSnapshot(r.varint(), r.varint(), r.varint(), r.bytes());
+          case INSTALL_SNAPSHOT_REPLY -> new RaftMessage.InstallSnapshotReply(r.varint(), r.varint());
+          default -> throw new CorruptDataException("unknown message tag " + tag);
+        };
+    r.expectEnd();
+    return m;
+  }
+
+  // ---------------------------------------------------------------- persisted state
+
+  /** The "raft state" of the lab's Persister: term, vote, snapshot point and the log after it. */
+  public static byte[] encodeRaftState(HardState hs, long snapshotIndex, long snapshotTerm, List<LogEntry> entries) {
+    Writer w = new Writer();
+    w.u8(VERSION).varint(hs.term()).varint(hs.votedFor() + 1L).varint(snapshotIndex).varint(snapshotTerm);
+    writeEntries(w, entries);
+    return w.toByteArray();
+  }
+
+  /** Decoded raft state; the snapshot data itself is stored separately. */
+  public record RaftState(HardState hardState, long snapshotIndex, long snapshotTerm, List<LogEntry> entries) {}
+
+  public static RaftState decodeRaftState(byte[] bytes) {
+    Reader r = new Reader(bytes);
+    r.expectVersion();
+    HardState hs = new HardState(r.varint(), (int) (r.varint() - 1));
+    long si = r.varint(), st = r.varint();
+    List<LogEntry> entries = readEntries(r);
+    r.expectEnd();
+    return new RaftState(hs, si, st, entries);
+  }
+
+  /** Encoded size of one entry inside a raft state or AppendEntries, for incremental size accounting. */
+  public static int entrySize(LogEntry e) {
+    return varintSize(e.index()) + varintSize(e.term()) + varintSize(e.command().length) + e.command().length;
+  }
+
+  public static int varintSize(long v) {
+    int n = 1;
+    while ((v & ~0x7FL) != 0) {
+      v >>>= 7;
+      n++;
+    }
+    return n;
+  }
+
+  private static void writeEntries(Writer w, List<LogEntry> entries) {
+    w.varint(entries.size());
+    for (LogEntry e : entries) w.varint(e.index()).varint(e.term()).bytes(e.command());
+  }
+
+  private static List<LogEntry> readEntries(Reader r) {
+    long count = r.varint();
+    if (count > r.remaining()) throw new CorruptDataException("entry count " + count + " exceeds input");
+    List<LogEntry> out = new ArrayList<>((int) count);
+    for (long i = 0; i < count; i++) {
+      long index = r.varint(), term = r.varint();
+      byte[] cmd = r.bytes();
+      if (index < 1 || term < 1) throw new CorruptDataException("bad entry index/term " + index + "/" + term);
+      out.add(new LogEntry(index, term, cmd));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- primitives
+
+  /** Appends unsigned varints and length-prefixed byte strings. */
+  public static final class Writer {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    public Writer u8(int v) {
+      out.write(v);
+      return this;
+    }
+
+    public Writer varint(long v) {
+      if (v < 0) throw new IllegalArgumentException("varint must be non-negative: " + v);
+      while ((v & ~0x7FL) != 0) {
+        out.write((int) ((v & 0x7F) | 0x80));
+        v >>>= 7;
+      }
+      out.write((int) v);
+      return this;
+    }
+
+    public Writer bytes(byte[] b) {
+      varint(b.length);
+      out.write(b, 0, b.length);
+      return this;
+    }
+
+    public byte[] toByteArray() {
+      return out.toByteArray();
+    }
+  }
+
+  /** Reads what {@link Writer} wrote; every overrun is a {@link CorruptDataException}. */
+  public static final class Reader {
+    private final byte[] buf;
+    private int pos;
+
+    public Reader(byte[] buf) {
+      this.buf = buf;
+    }
+
+    public int remaining() {
+      return buf.length - pos;
+    }
+
+    public int u8() {
+      if (pos >= buf.length) throw new CorruptDataException("truncated input at byte " + pos);
+      return buf[pos++] & 0xFF;
+    }
+
+    public long varint() {
+      long v = 0;
+      for (int shift = 0; shift < 64; shift += 7) {
+        int b = u8();
+        v |= (long) (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) return v;
+      }
+      throw new CorruptDataException("varint too long at byte " + pos);
+    }
+
+    public byte[] bytes() {
+      long len = varint();
+      if (len > remaining()) throw new CorruptDataException("byte string of " + len + " exceeds input");
+      byte[] b = java.util.Arrays.copyOfRange(buf, pos, pos + (int) len);
+      pos += (int) len;
+      return b;
+    }
+
+    public void expectVersion() {
+      int v = u8();
+      if (v != VERSION) throw new CorruptDataException("unsupported format version " + v);
+    }
+
+    public void expectEnd() {
+      if (pos != buf.length) throw new CorruptDataException((buf.length - pos) + " trailing bytes");
+    }
+  }
+}

@@ -1,0 +1,548 @@
+package io.raftkv.raft;
+
+import io.raftkv.raft.RaftMessage.AppendEntries;
+import io.raftkv.raft.RaftMessage.AppendEntriesReply;
+import io.raftkv.raft.RaftMessage.InstallSnapshot;
+import io.raftkv.raft.RaftMessage.InstallSnapshotReply;
+import io.raftkv.raft.RaftMessage.RequestVote;
+import io.raftkv.raft.RaftMessage.RequestVoteReply;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+
+/**
+ * Raft (Figure 2 of the extended paper) as a pure, deterministic state machine: no threads, clocks
+ * or IO. Inputs are {@link #tick()}, {@link #step}, {@link #propose} and {@link #snapshot}; their
+ * effects accumulate until {@link #ready()} hands them over as data for the caller to carry out
+ * (persist, then send, then apply). Not thread-safe: one caller drives it.
+ *
+ * <p>Peers are numbered {@code 0..n-1}; this peer is {@code id}.
+ */
+public class RaftCore {
+  private final int id;
+  private final int n;
+  private final RaftConfig config;
+  private final RandomGenerator random;
+
+  // persistent: currentTerm, votedFor, the log and the snapshot
+  private long term;
+  private int votedFor;
+  private final RaftLog log;
+  private Snapshot snapshot;
+
+  // volatile
+  private Role role = Role.FOLLOWER;
+  private int leader = -1;
+  private long commitIndex; // snapshot.index <= applied <= commitIndex <= log.lastIndex()
+  private long applied;
+  private int electionElapsed;
+  private int heartbeatElapsed;
+  private int commitNotifyElapsed = -1; // -1: no commit news waiting to go out
+  private int randomizedElectionTimeout;
+  private final Set<Integer> votes = new HashSet<>();
+  private Progress[] progress; // leader only
+
+  // effects not yet handed over by ready()
+  private boolean hardStateDirty;
+  private final List<LogEntry> pendingEntries = new ArrayList<>();
+  private Snapshot pendingSnapshot;
+  private final List<Envelope> pendingMessages = new ArrayList<>();
+  private final List<ApplyMsg> pendingApplies = new ArrayList<>();
+
+  /** The result of {@link #propose}: where the command will be committed, if it ever is. */
+  public record Proposal(long index, long term, boolean isLeader) {}
+
+  public RaftCore(int id, int n, RaftConfig config, RandomGenerator random, PersistentState state) {
+    if (n < 1 || id < 0 || id >= n) throw new IllegalArgumentException("bad peer id " + id + " of " + n);
+    this.id = id;
+    this.n = n;
+    this.config = config;
+    this.random = random;
+    this.term = state.hardState().term();
+    this.votedFor = state.hardState().votedFor();
+    this.snapshot = state.snapshot();
+    this.log = new RaftLog(snapshot.index(), snapshot.term(), state.entries());
+    this.commitIndex = snapshot.index();
+    this.applied = snapshot.index();
+    resetElectionTimeout();
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  public int id() {
+    return id;
+  }
+
+  public long term() {
+    return term;
+  }
+
+  public Role role() {
+    return role;
+  }
+
+  public boolean isLeader() {
+    return role == Role.LEADER;
+  }
+
+  /** The peer this one believes leads the current term, or -1. */
+  public int leader() {
+    return leader;
+  }
+
+  public int votedFor() {
+    return votedFor;
+  }
+
+  public long commitIndex() {
+    return commitIndex;
+  }
+
+  public long appliedIndex() {
+    return applied;
+  }
+
+  public long lastLogIndex() {
+    return log.lastIndex();
+  }
+
+  public long lastLogTerm() {
+    return log.lastTerm();
+  }
+
+  public long snapshotIndex() {
+    return log.snapshotIndex();
+  }
+
+  public Snapshot latestSnapshot() {
+    return snapshot;
+  }
+
+  /** The term of the entry at {@code index}, or -1 if this peer does not hold it. */
+  public long termAt(long index) {
+    return log.term(index);
+  }
+
+  /** The retained entries after the snapshot, for checkers and tests. */
+  public List<LogEntry> logEntries() {
+    return log.entriesCopy();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** One unit of logical time. */
+  public void tick() {
+    if (role == Role.LEADER) {
+      tickLeader();
+    } else if (++electionElapsed >= randomizedElectionTimeout) {
+      campaign();
+    }
+  }
+
+  /** Appends {@code command} if this peer leads; returns at once either way. */
+  public Proposal propose(byte[] command) {
+    if (role != Role.LEADER) return new Proposal(-1, term, false);
+    LogEntry e = new LogEntry(log.lastIndex() + 1, term, command);
+    log.append(e);
+    pendingEntries.add(e);
+    progress[id].maybeUpdate(e.index());
+    if (n == 1) {
+      maybeCommit();
+    }
+    for (int p = 0; p < n; p++) {
+      if (p != id) sendAppend(p, false);
+    }
+    return new Proposal(e.index(), term, true);
+  }
+
+  /**
+   * The service's state includes every entry up to {@code index}: compact the log. Ignored when
+   * {@code index} is not newer than the current snapshot or not yet applied.
+   */
+  public void snapshot(long index, byte[] data) {
+    if (index <= log.snapshotIndex() || index > applied) return;
+    long t = log.term(index);
+    log.compactTo(index, t);
+    snapshot = new Snapshot(index, t, data);
+    pendingSnapshot = snapshot;
+    pendingEntries.removeIf(e -> e.index() <= index);
+  }
+
+  /** A message from peer {@code from}. */
+  public void step(int from, RaftMessage m) {
+    if (from < 0 || from >= n || from == id) throw new IllegalArgumentException("message from unknown peer " + from);
+    if (m.term() > term) {
+      // Rules for all servers: a higher term makes us a follower (§5.1)
+      boolean fromLeader = m instanceof AppendEntries || m instanceof InstallSnapshot;
+      becomeFollower(m.term(), fromLeader ? from : -1);
+    }
+    if (m instanceof RequestVote rv) {
+      onRequestVote(from, rv);
+    } else if (m instanceof RequestVoteReply r) {
+      onRequestVoteReply(from, r);
+    } else if (m instanceof AppendEntries ae) {
+      onAppendEntries(from, ae);
+    } else if (m instanceof AppendEntriesReply r) {
+      onAppendEntriesReply(from, r);
+    } else if (m instanceof InstallSnapshot is) {
+      onInstallSnapshot(from, is);
+    } else if (m instanceof InstallSnapshotReply r) {
+      onInstallSnapshotReply(from, r);
+    }
+  }
+
+  /** Hands over every effect accumulated since the last call. */
+  public Ready ready() {
+    Ready r =
+        new Ready(
+            hardStateDirty ? new HardState(term, votedFor) : null,
+            List.copyOf(pendingEntries),
+            pendingSnapshot,
+            List.copyOf(pendingMessages),
+            List.copyOf(pendingApplies));
+    hardStateDirty = false;
+    pendingEntries.clear();
+    pendingSnapshot = null;
+    pendingMessages.clear();
+    pendingApplies.clear();
+    return r;
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private void becomeFollower(long newTerm, int newLeader) {
+    if (newTerm < term) throw new IllegalStateException("term cannot go back from " + term + " to " + newTerm);
+    if (newTerm > term) {
+      term = newTerm;
+      votedFor = HardState.NO_VOTE;
+      hardStateDirty = true;
+    }
+    role = Role.FOLLOWER;
+    leader = newLeader;
+    progress = null;
+    votes.clear();
+    commitNotifyElapsed = -1;
+    electionElapsed = 0;
+    resetElectionTimeout();
+  }
+
+  private void becomeCandidate() {
+    if (role == Role.LEADER) throw new IllegalStateException("a leader cannot become a candidate");
+    role = Role.CANDIDATE;
+    term++;
+    votedFor = id;
+    hardStateDirty = true;
+    leader = -1;
+    votes.clear();
+    votes.add(id);
+    electionElapsed = 0;
+    resetElectionTimeout();
+  }
+
+  private void becomeLeader() {
+    if (role != Role.CANDIDATE) throw new IllegalStateException("only a candidate can become leader");
+    role = Role.LEADER;
+    leader = id;
+    heartbeatElapsed = 0;
+    commitNotifyElapsed = -1;
+    progress = new Progress[n];
+    for (int p = 0; p < n; p++) progress[p] = new Progress(log.lastIndex() + 1);
+    progress[id].maybeUpdate(log.lastIndex());
+    for (int p = 0; p < n; p++) {
+      if (p != id) sendAppend(p, true);
+    }
+  }
+
+  private void campaign() {
+    becomeCandidate();
+    if (votes.size() * 2 > n) { // a group of one elects itself
+      becomeLeader();
+      return;
+    }
+    for (int p = 0; p < n; p++) {
+      if (p != id) send(p, new RequestVote(term, log.lastIndex(), log.lastTerm()));
+    }
+  }
+
+  private void resetElectionTimeout() {
+    randomizedElectionTimeout =
+        random.nextInt(config.electionTicksMin(), config.electionTicksMax());
+  }
+
+  // ---------------------------------------------------------------- leader timing
+
+  private void tickLeader() {
+    if (++heartbeatElapsed >= config.heartbeatTicks()) {
+      heartbeatElapsed = 0;
+      commitNotifyElapsed = -1;
+      for (int p = 0; p < n; p++) {
+        if (p != id) heartbeat(p);
+      }
+      return;
+    }
+    if (commitNotifyElapsed >= 0 && ++commitNotifyElapsed >= config.commitNotifyTicks()) {
+      commitNotifyElapsed = -1;
+      for (int p = 0; p < n; p++) {
+        Progress pr = progress[p];
+        if (p != id && pr.state == Progress.State.REPLICATE && pr.sentCommit < Math.min(commitIndex, pr.match)) {
+          sendEmptyAppend(p, pr.match); // matches for sure: only carries the commit index
+        }
+      }
+    }
+  }
+
+  private void heartbeat(int p) {
+    Progress pr = progress[p];
+    switch (pr.state) {
+      case SNAPSHOT -> {
+        pr.snapshotTicks += config.heartbeatTicks();
+        if (pr.snapshotTicks >= config.snapshotResendTicks()) sendSnapshot(p);
+      }
+      case PROBE -> {
+        pr.probeSent = false;
+        sendAppend(p, true);
+      }
+      case REPLICATE -> {
+        if (pr.next - 1 < log.lastIndex() && !pr.inflightFull(config.maxInflight())) {
+          sendAppend(p, true);
+        } else {
+          // Probes the last index sent: a lost AppendEntries shows up as a rejection here.
+          sendEmptyAppend(p, pr.next - 1);
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- replication (leader)
+
+  /**
+   * Sends {@code p} the entries it is missing, if its progress allows a message now. Without
+   * entries to send, sends an empty AppendEntries only if {@code allowEmpty}.
+   */
+  private void sendAppend(int p, boolean allowEmpty) {
+    Progress pr = progress[p];
+    if (pr.state == Progress.State.SNAPSHOT) return;
+    if (pr.state == Progress.State.PROBE && pr.probeSent) return;
+    if (pr.state == Progress.State.REPLICATE && pr.inflightFull(config.maxInflight())) return;
+    if (pr.next <= log.snapshotIndex()) {
+      sendSnapshot(p);
+      return;
+    }
+    long prev = pr.next - 1;
+    List<LogEntry> entries = List.of();
+    if (pr.next <= log.lastIndex()) {
+      long to = Math.min(log.lastIndex(), pr.next + config.maxEntriesPerMessage() - 1);
+      entries = log.slice(pr.next, to, config.maxBytesPerMessage());
+    }
+    if (entries.isEmpty() && !allowEmpty) return;
+    long commit = Math.min(commitIndex, prev + entries.size());
+    send(p, new AppendEntries(term, prev, log.term(prev), entries, commit));
+    pr.sentCommit = Math.max(pr.sentCommit, commit);
+    if (pr.state == Progress.State.PROBE) {
+      pr.probeSent = true;
+    } else if (!entries.isEmpty()) {
+      long last = entries.get(entries.size() - 1).index();
+      pr.next = last + 1;
+      pr.inflight.addLast(last);
+    }
+  }
+
+  private void sendEmptyAppend(int p, long prev) {
+    Progress pr = progress[p];
+    long commit = Math.min(commitIndex, prev);
+    send(p, new AppendEntries(term, prev, log.term(prev), List.of(), commit));
+    pr.sentCommit = Math.max(pr.sentCommit, commit);
+  }
+
+  private void sendSnapshot(int p) {
+    Progress pr = progress[p];
+    pr.becomeSnapshot(snapshot.index());
+    send(p, new InstallSnapshot(term, snapshot.index(), snapshot.term(), snapshot.data()));
+  }
+
+  private void onAppendEntriesReply(int from, AppendEntriesReply r) {
+    if (role != Role.LEADER || r.term() < term) return; // stale
+    Progress pr = progress[from];
+    if (r.success()) {
+      boolean moved = pr.maybeUpdate(r.matchIndex());
+      if (pr.state == Progress.State.PROBE) {
+        pr.becomeReplicate();
+      } else if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
+        pr.becomeReplicate();
+      }
+      if (moved && maybeCommit()) {
+        commitNotifyElapsed = 0;
+      }
+      sendAppend(from, false);
+      return;
+    }
+    // rejection: find where the logs agree with the follower's hints (fast backtracking)
+    if (pr.state == Progress.State.REPLICATE && r.rejectedIndex() <= pr.match) return; // stale
+    if (pr.state == Progress.State.PROBE && r.rejectedIndex() != pr.next - 1) return; // stale
+    if (pr.state == Progress.State.SNAPSHOT) return;
+    long next;
+    if (r.conflictTerm() == 0) {
+      next = r.logLength();
+    } else {
+      long last = log.lastIndexOfTerm(r.conflictTerm());
+      next = last > 0 ? last + 1 : r.conflictIndex();
+    }
+    next = Math.min(next, r.rejectedIndex());
+    pr.becomeProbe();
+    pr.next = Math.max(pr.match + 1, next);
+    sendAppend(from, false);
+  }
+
+  private void onInstallSnapshotReply(int from, InstallSnapshotReply r) {
+    if (role != Role.LEADER || r.term() < term) return;
+    Progress pr = progress[from];
+    boolean moved = pr.maybeUpdate(r.lastIncludedIndex());
+    if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+    }
+    if (moved && maybeCommit()) commitNotifyElapsed = 0;
+    sendAppend(from, false);
+  }
+
+  /**
+   * Advances the commit index to the highest index stored on a majority, if that entry is from
+   * the current term (§5.3, §5.4.2: never count replicas of older terms' entries). Returns true if
+   * it moved.
+   */
+  private boolean maybeCommit() {
+    long[] matches = new long[n];
+    for (int p = 0; p < n; p++) matches[p] = progress[p].match;
+    Arrays.sort(matches);
+    long quorumIndex = matches[(n - 1) / 2]; // held by at least a majority
+    if (quorumIndex <= commitIndex || log.term(quorumIndex) != term) return false;
+    commitIndex = quorumIndex;
+    emitApplies();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  private void onRequestVote(int from, RequestVote rv) {
+    // Reply false if term < currentTerm (§5.1)
+    boolean grant = false;
+    if (rv.term() == term) {
+      boolean canVote = votedFor == HardState.NO_VOTE || votedFor == from;
+      // election restriction (§5.4.1): the candidate's log is at least as up-to-date as ours
+      boolean upToDate =
+          rv.lastLogTerm() > log.lastTerm()
+              || (rv.lastLogTerm() == log.lastTerm() && rv.lastLogIndex() >= log.lastIndex());
+      if (canVote && upToDate && role == Role.FOLLOWER) {
+        grant = true;
+        if (votedFor != from) {
+          votedFor = from;
+          hardStateDirty = true;
+        }
+        electionElapsed = 0;
+      }
+    }
+    send(from, new RequestVoteReply(term, grant));
+  }
+
+  private void onRequestVoteReply(int from, RequestVoteReply r) {
+    if (role != Role.CANDIDATE || r.term() != term || !r.voteGranted()) return;
+    votes.add(from);
+    if (votes.size() * 2 > n) becomeLeader();
+  }
+
+  // ---------------------------------------------------------------- replication (follower)
+
+  private void onAppendEntries(int from, AppendEntries ae) {
+    if (ae.term() < term) {
+      // Reply false if term < currentTerm (§5.1); our term makes the stale leader step down
+      send(from, new AppendEntriesReply(term, false, 0, ae.prevLogIndex(), 0, 0, 0));
+      return;
+    }
+    if (role != Role.FOLLOWER || leader != from) becomeFollower(ae.term(), from);
+    electionElapsed = 0;
+
+    long prev = ae.prevLogIndex();
+    List<LogEntry> entries = ae.entries();
+    if (prev < log.snapshotIndex()) {
+      // the prefix up to our snapshot is committed, hence identical to the leader's
+      int skip = (int) Math.min(entries.size(), log.snapshotIndex() - prev);
+      entries = entries.subList(skip, entries.size());
+      prev = log.snapshotIndex();
+      if (entries.isEmpty()) {
+        send(from, AppendEntriesReply.accepted(term, log.snapshotIndex()));
+        return;
+      }
+      if (entries.get(0).index() != prev + 1) throw new IllegalStateException("entries out of sequence");
+    }
+    // Reply false if the log doesn't contain an entry at prevLogIndex whose term matches (§5.3)
+    if (prev > log.lastIndex()) {
+      send(from, new AppendEntriesReply(term, false, 0, ae.prevLogIndex(), 0, 0, log.lastIndex() + 1));
+      return;
+    }
+    long prevTerm = prev == ae.prevLogIndex() ? ae.prevLogTerm() : log.snapshotTerm();
+    if (log.term(prev) != prevTerm) {
+      long conflictTerm = log.term(prev);
+      long conflictIndex = log.firstIndexOfTermAt(prev);
+      send(
+          from,
+          new AppendEntriesReply(
+              term, false, 0, ae.prevLogIndex(), conflictTerm, conflictIndex, log.lastIndex() + 1));
+      return;
+    }
+    // If an existing entry conflicts with a new one, delete it and all that follow (§5.3)
+    for (LogEntry e : entries) {
+      if (e.index() <= log.lastIndex()) {
+        if (log.term(e.index()) == e.term()) continue;
+        if (e.index() <= commitIndex)
+          throw new IllegalStateException("n" + id + " asked to overwrite committed entry " + e.index());
+        log.truncateFrom(e.index());
+        pendingEntries.removeIf(x -> x.index() >= e.index());
+      }
+      log.append(e);
+      pendingEntries.add(e);
+    }
+    long lastNew = prev + entries.size();
+    if (ae.leaderCommit() > commitIndex) {
+      commitIndex = Math.max(commitIndex, Math.min(ae.leaderCommit(), lastNew));
+      emitApplies();
+    }
+    send(from, AppendEntriesReply.accepted(term, lastNew));
+  }
+
+  private void onInstallSnapshot(int from, InstallSnapshot is) {
+    if (is.term() < term) {
+      send(from, new InstallSnapshotReply(term, 0));
+      return;
+    }
+    if (role != Role.FOLLOWER || leader != from) becomeFollower(is.term(), from);
+    electionElapsed = 0;
+    long index = is.lastIncludedIndex();
+    if (index > commitIndex) {
+      log.compactTo(index, is.lastIncludedTerm());
+      long last = log.lastIndex();
+      pendingEntries.removeIf(x -> x.index() <= index || x.index() > last);
+      snapshot = new Snapshot(index, is.lastIncludedTerm(), is.data());
+      pendingSnapshot = snapshot;
+      commitIndex = index;
+      applied = index;
+      pendingApplies.add(new ApplyMsg.SnapshotInstalled(index, is.lastIncludedTerm(), is.data()));
+    }
+    send(from, new InstallSnapshotReply(term, Math.max(index, 0)));
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private void emitApplies() {
+    while (applied < commitIndex) {
+      applied++;
+      LogEntry e = log.entry(applied);
+      pendingApplies.add(new ApplyMsg.Command(e.index(), e.term(), e.command()));
+    }
+  }
+
+  private void send(int to, RaftMessage m) {
+    pendingMessages.add(new Envelope(id, to, m));
+  }
+}

@@ -1,0 +1,7 @@
+package io.raftkv.raft;
+
+public enum Role {
+  FOLLOWER,
+  CANDIDATE,
+  LEADER
+}
