@@ -9,6 +9,12 @@ public sealed interface ApplyMsg {
   /** A snapshot installed from the leader: the service must replace its state with it. */
   record SnapshotInstalled(long index, long term, byte[] data) implements ApplyMsg {}
 
+  /**
+   * This peer's term or leadership changed. Not part of the log: it lets a service fail requests
+   * waiting on a leadership it no longer has.
+   */
+  record LeadershipChanged(long term, boolean isLeader) implements ApplyMsg {}
+
   /** The peer was killed: nothing more will follow. */
   enum Stopped implements ApplyMsg {
     INSTANCE

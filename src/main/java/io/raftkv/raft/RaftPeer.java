@@ -123,8 +123,10 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   private Behavior<Command> onStart(Start s) {
     RaftCore.Proposal p = core.propose(s.command());
-    process();
+    // The answer goes out before the entry can be applied, so a caller that sends Start and
+    // receives applies in the same mailbox always learns the index first.
     s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader()));
+    process();
     return this;
   }
 
@@ -163,16 +165,17 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     if (ready.mustPersist()) storage.persist(ready);
     for (Envelope e : ready.messages()) transport.send(e);
     for (ApplyMsg a : ready.applies()) applyTo.tell(a);
-    logRoleChange();
+    noticeRoleChange();
   }
 
-  private void logRoleChange() {
-    if (core.role() != lastRole || core.term() != lastTerm) {
-      if (core.role() != lastRole || core.role() == Role.LEADER) {
-        getContext().getLog().info("n{} became {} at term {}", core.id(), core.role().name().toLowerCase(), core.term());
-      }
-      lastRole = core.role();
-      lastTerm = core.term();
+  private void noticeRoleChange() {
+    if (core.role() == lastRole && core.term() == lastTerm) return;
+    boolean wasLeader = lastRole == Role.LEADER;
+    if (core.role() != lastRole || core.isLeader()) {
+      getContext().getLog().info("n{} became {} at term {}", core.id(), core.role().name().toLowerCase(), core.term());
     }
+    lastRole = core.role();
+    lastTerm = core.term();
+    if (wasLeader || core.isLeader()) applyTo.tell(new ApplyMsg.LeadershipChanged(core.term(), core.isLeader()));
   }
 }
