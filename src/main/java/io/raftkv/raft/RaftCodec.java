@@ -145,12 +145,21 @@ public final class RaftCodec {
 
     public Writer varint(long v) {
       if (v < 0) throw new IllegalArgumentException("varint must be non-negative: " + v);
+      return unsigned(v);
+    }
+
+    private Writer unsigned(long v) {
       while ((v & ~0x7FL) != 0) {
         out.write((int) ((v & 0x7F) | 0x80));
         v >>>= 7;
       }
       out.write((int) v);
       return this;
+    }
+
+    /** Any long, zigzag-encoded so small negative numbers stay small. */
+    public Writer varintSigned(long v) {
+      return unsigned((v << 1) ^ (v >> 63));
     }
 
     public Writer bytes(byte[] b) {
@@ -190,6 +199,11 @@ public final class RaftCodec {
         if ((b & 0x80) == 0) return v;
       }
       throw new CorruptDataException("varint too long at byte " + pos);
+    }
+
+    public long varintSigned() {
+      long v = varint();
+      return (v >>> 1) ^ -(v & 1);
     }
 
     public byte[] bytes() {
