@@ -77,12 +77,21 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       PeerTransport transport,
       int maxRaftState,
       StateMachine stateMachine) {
-    return Behaviors.setup(ctx -> new Rsm(ctx, settings, storage, transport, maxRaftState, stateMachine));
+    return create(settings, storage, transport, maxRaftState, ReplicatedService.of(stateMachine));
+  }
+
+  public static Behavior<Command> create(
+      RaftPeer.Settings settings,
+      RaftStorage storage,
+      PeerTransport transport,
+      int maxRaftState,
+      ReplicatedService service) {
+    return Behaviors.setup(ctx -> new Rsm(ctx, settings, storage, transport, maxRaftState, service));
   }
 
   private final RaftStorage storage;
   private final int maxRaftState;
-  private final StateMachine sm;
+  private final ReplicatedService sm;
   private final ActorRef<RaftPeer.Command> raft;
   private final ActorRef<RaftPeer.StartResult> startAdapter;
   private final long incarnation = ThreadLocalRandom.current().nextLong();
@@ -101,7 +110,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,
-      StateMachine sm) {
+      ReplicatedService sm) {
     super(ctx);
     this.storage = storage;
     this.maxRaftState = maxRaftState;
@@ -181,16 +190,20 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     long opIncarnation = r.varintSigned();
     long opId = r.varint();
     byte[] op = r.bytes();
-    byte[] result = sm.apply(op);
-    lastApplied = c.index();
-    Pending p = waiting.remove(c.index());
-    if (p != null) {
-      boolean mine = opIncarnation == incarnation && opId == p.id();
-      p.replyTo().tell(mine ? new Result.Ok(c.index(), result) : Result.WrongLeader.INSTANCE);
+    long index = c.index();
+    lastApplied = index;
+    Pending p = waiting.remove(index);
+    if (p != null && opIncarnation == incarnation && opId == p.id()) {
+      ActorRef<Result> replyTo = p.replyTo();
+      sm.apply(index, op, result -> replyTo.tell(new Result.Ok(index, result)));
+    } else {
+      if (p != null) p.replyTo().tell(Result.WrongLeader.INSTANCE);
+      sm.apply(index, op, result -> {});
     }
-    if (maxRaftState > 0 && storage.raftStateSize() >= maxRaftState && c.index() > lastSnapshot) {
-      lastSnapshot = c.index();
-      raft.tell(new RaftPeer.TakeSnapshot(c.index(), sm.snapshot()));
+    if (maxRaftState > 0 && storage.raftStateSize() >= maxRaftState && index > lastSnapshot) {
+      lastSnapshot = index;
+      ActorRef<RaftPeer.Command> raftRef = raft;
+      sm.snapshot(index, bytes -> raftRef.tell(new RaftPeer.TakeSnapshot(index, bytes)));
     }
   }
 
