@@ -29,11 +29,29 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * @param maxSessionsPerShard client sessions each shard remembers for exactly-once writes
    * @param submitTimeout how long a request may wait for its op to commit before the server gives
    *     up answering (the client then retries, possibly elsewhere)
+   * @param unsafeLocalReads BROKEN ON PURPOSE, for tests only: serve Gets from this replica's own
+   *     state without going through the log, so a stale replica answers with stale data. Tests use
+   *     it to show that the linearizability checker catches the violation.
    */
   public record Settings(
-      RaftPeer.Settings raft, int maxRaftState, int shards, int maxSessionsPerShard, Duration submitTimeout) {
+      RaftPeer.Settings raft,
+      int maxRaftState,
+      int shards,
+      int maxSessionsPerShard,
+      Duration submitTimeout,
+      boolean unsafeLocalReads) {
     public static Settings of(RaftPeer.Settings raft, int maxRaftState) {
-      return new Settings(raft, maxRaftState, KvStateMachine.DEFAULT_SHARDS, KvStore.DEFAULT_MAX_SESSIONS, Duration.ofSeconds(5));
+      return new Settings(
+          raft, maxRaftState, KvStateMachine.DEFAULT_SHARDS, KvStore.DEFAULT_MAX_SESSIONS, Duration.ofSeconds(5), false);
+    }
+
+    public Settings withSubmitTimeout(Duration timeout) {
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, unsafeLocalReads);
+    }
+
+    /** See {@code unsafeLocalReads}: never in production. */
+    public Settings withUnsafeLocalReads() {
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, true);
     }
   }
 
@@ -74,11 +92,11 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
 
   private final Settings settings;
   private final ActorRef<Rsm.Command> rsm;
+  private final List<ActorRef<KvShard.Command>> shards = new ArrayList<>();
 
   private KvServer(ActorContext<Command> ctx, Settings settings, RaftStorage storage, PeerTransport transport) {
     super(ctx);
     this.settings = settings;
-    List<ActorRef<KvShard.Command>> shards = new ArrayList<>();
     for (int i = 0; i < settings.shards(); i++) {
       shards.add(ctx.spawn(KvShard.create(settings.maxSessionsPerShard()), "shard-" + i));
     }
@@ -107,6 +125,13 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   }
 
   private Behavior<Command> onRequest(Request r) {
+    if (settings.unsafeLocalReads() && r.op() instanceof KvOp.Get) {
+      ActorRef<Reply> replyTo = r.replyTo();
+      shards
+          .get(KvStateMachine.shardOf(r.op().key(), shards.size()))
+          .tell(new KvShard.Apply(r.op(), result -> replyTo.tell(new Reply.Done(result))));
+      return this;
+    }
     byte[] op = KvCodec.encode(r.op());
     getContext()
         .ask(
