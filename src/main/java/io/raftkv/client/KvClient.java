@@ -109,6 +109,21 @@ public final class KvClient {
     return run(new KvOp.Delete(key, OptionalLong.of(version), clientId, seq.incrementAndGet()), false);
   }
 
+  /**
+   * Runs any op, e.g. one carrying a session chosen by the caller (an HTTP client retrying with its
+   * own client id and sequence number). A versioned Put without a session gets the lab's ErrMaybe
+   * treatment; with a session, its retransmissions are deduplicated and answered as the first was.
+   */
+  public CompletionStage<Result> submit(KvOp op) {
+    boolean versionedPut = op instanceof KvOp.Put p && p.version().isPresent() && p.clientId() == KvOp.NO_CLIENT;
+    return run(op, versionedPut);
+  }
+
+  /** A fresh sequence number of this client's own session (see {@link #clientId()}). */
+  public long nextSeq() {
+    return seq.incrementAndGet();
+  }
+
   // blocking conveniences, for threads outside any actor
 
   public Result getSync(String key) {
