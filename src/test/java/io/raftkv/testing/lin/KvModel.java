@@ -10,8 +10,8 @@ import java.util.TreeMap;
  *
  * <p>Per-key state is (value, version), initially ("", 0); version 0 means the key is absent
  * (a key that exists has been written at least once). Outcomes the client could not observe are
- * modelled nondeterministically: a {@code Timeout} reply or an operation that never returned may
- * or may not have taken effect, and for a GET it constrains nothing.
+ * modelled nondeterministically: an operation answered {@code Timeout} or never answered may or
+ * may not have taken effect, at any time after its call; for a GET it constrains nothing.
  *
  * <ul>
  *   <li>{@link #lab()} is the lab's model (spec §10.2) exactly for GET and PUT: a GET is legal iff
@@ -130,12 +130,20 @@ public final class KvModel implements Model<KvModel.State, KvInput, KvOutput> {
         : write(s, State.ABSENT, out);
   }
 
-  /** One sub-history per key, in key order; each keeps the history's order. */
+  /**
+   * One sub-history per key, in key order; each keeps the history's order. An operation answered
+   * {@code Timeout} is given an open end ({@link Operation#NEVER}): the client stopped waiting,
+   * but the request may still be in flight and take effect later (Jepsen treats indeterminate
+   * operations the same way).
+   */
   @Override
   public List<List<Operation<KvInput, KvOutput>>> partition(
       List<Operation<KvInput, KvOutput>> history) {
     Map<String, List<Operation<KvInput, KvOutput>>> byKey = new TreeMap<>();
     for (Operation<KvInput, KvOutput> op : history) {
+      if (op.output() != null && op.output().err().equals(KvOutput.TIMEOUT) && op.returned()) {
+        op = new Operation<>(op.clientId(), op.input(), op.call(), op.output(), Operation.NEVER);
+      }
       byKey.computeIfAbsent(op.input().key(), k -> new ArrayList<>()).add(op);
     }
     return List.copyOf(byKey.values());

@@ -14,7 +14,10 @@ public record KvOutput(String value, long version, String err) {
   public static final String ERR_VERSION = "ErrVersion";
   /** The clerk could not tell whether its write happened (a resend met ErrVersion). */
   public static final String ERR_MAYBE = "ErrMaybe";
-  /** The client gave up waiting; the operation may or may not have taken effect. */
+  /**
+   * The client gave up waiting; the operation may or may not take effect, possibly after this
+   * reply (the model leaves its interval open).
+   */
   public static final String TIMEOUT = "Timeout";
 
   public KvOutput {
