@@ -134,13 +134,16 @@ public final class KvModel implements Model<KvModel.State, KvInput, KvOutput> {
    * One sub-history per key, in key order; each keeps the history's order. An operation answered
    * {@code Timeout} is given an open end ({@link Operation#NEVER}): the client stopped waiting,
    * but the request may still be in flight and take effect later (Jepsen treats indeterminate
-   * operations the same way).
+   * operations the same way). A GET without a definite answer is left out altogether: it
+   * constrains nothing, and an open one would only double the search space.
    */
   @Override
   public List<List<Operation<KvInput, KvOutput>>> partition(
       List<Operation<KvInput, KvOutput>> history) {
     Map<String, List<Operation<KvInput, KvOutput>>> byKey = new TreeMap<>();
     for (Operation<KvInput, KvOutput> op : history) {
+      boolean uncertain = op.output() == null || op.output().uncertain();
+      if (op.input().kind() == KvInput.Kind.GET && uncertain) continue;
       if (op.output() != null && op.output().err().equals(KvOutput.TIMEOUT) && op.returned()) {
         op = new Operation<>(op.clientId(), op.input(), op.call(), op.output(), Operation.NEVER);
       }

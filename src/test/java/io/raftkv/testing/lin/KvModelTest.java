@@ -113,6 +113,15 @@ class KvModelTest {
   }
 
   @Test
+  void getsWithoutADefiniteAnswerAreLeftOut() {
+    var put = new Operation<>(0, KvInput.put("k", "a", 0), 0, KvOutput.ok(), 5);
+    var timedOut = new Operation<>(1, KvInput.get("k"), 0, KvOutput.err(TIMEOUT), 5);
+    var maybe = new Operation<>(1, KvInput.get("k"), 6, KvOutput.err(ERR_MAYBE), 7);
+    var open = Operation.<KvInput, KvOutput>pending(2, KvInput.get("k"), 0);
+    assertEquals(List.of(List.of(put)), KvModel.lab().partition(List.of(put, timedOut, maybe, open)));
+  }
+
+  @Test
   void describesOperationsAndStatesReadably() {
     KvModel m = KvModel.lab();
     assertEquals(

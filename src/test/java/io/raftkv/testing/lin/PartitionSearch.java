@@ -53,6 +53,7 @@ final class PartitionSearch<S, I, O> {
   private final HashMap<Long, Object> cache = new HashMap<>();
   private final ArrayList<Frame<S>> path = new ArrayList<>();
   private S state;
+  private int visitedCount;
 
   // The deepest point an illegal search reached, for the report.
   private int deepest = -1;
@@ -157,6 +158,7 @@ final class PartitionSearch<S, I, O> {
 
   /** Adds (linearized, s) to the cache; false if it was there already. */
   private boolean remember(S s) {
+    visitedCount++;
     long key = linearized.hash() * 31 + model.hash(s);
     Object bucket = cache.get(key);
     if (bucket == null) {
@@ -218,6 +220,11 @@ final class PartitionSearch<S, I, O> {
     deepestTail = tail;
     deepestStuck = stuck;
     deepestState = model.describeState(state);
+  }
+
+  /** How many (linearized set, state) pairs the search has visited. */
+  int visited() {
+    return visitedCount;
   }
 
   int deepest() {
