@@ -79,7 +79,8 @@ public final class Linearizability {
             try {
               reports[p] = searchOne(model, p, parts.get(p), deadline);
             } catch (RuntimeException | Error e) {
-              failure.compareAndSet(null, new IllegalStateException("model failed while checking", e));
+              failure.compareAndSet(
+                  null, new IllegalStateException("model failed while checking", e));
             } finally {
               done.countDown();
             }

@@ -132,7 +132,8 @@ final class PartitionSearch<S, I, O> {
       unlift(undo.call());
       linearized.clear(undo.call().id);
       state = undo.before();
-      entry = tryOutcomes(undo.call(), undo.outcomes(), undo.outcome() + 1) ? head.next : undo.call().next;
+      boolean advanced = tryOutcomes(undo.call(), undo.outcomes(), undo.outcome() + 1);
+      entry = advanced ? head.next : undo.call().next;
     }
     return CheckResult.OK;
   }
