@@ -168,7 +168,7 @@ class FileStorageTest {
     long seed = Long.getLong("seed", System.nanoTime());
     System.out.println("FileStorageTest.agreesWithMemoryStorage seed=" + seed + " (replay with -Dseed=)");
     SplittableRandom seeds = new SplittableRandom(seed);
-    for (int run = 0; run < 8; run++) agreesWithMemoryStorage(seeds.nextLong(), dir.resolve("run" + run));
+    for (int run = 0; run < 4; run++) agreesWithMemoryStorage(seeds.nextLong(), dir.resolve("run" + run));
   }
 
   private static void agreesWithMemoryStorage(long seed, Path dir) {
@@ -176,7 +176,7 @@ class FileStorageTest {
     MemoryStorage model = new MemoryStorage();
     FileStorage fs = FileStorage.open(dir, SMALL);
     try {
-      for (int step = 0; step < 600; step++) {
+      for (int step = 0; step < 400; step++) {
         Ready r = StorageScripts.next(rnd, model, StorageScripts.Mix.COMBINED);
         model.persist(r);
         if (rnd.nextInt(4) == 0) fs.persist(r);
