@@ -210,9 +210,7 @@ class FileStorageTest {
       List<Integer> order = java.util.Collections.synchronizedList(new ArrayList<>());
       for (int i = 1; i <= n; i++) {
         int k = i;
-        CompletableFuture<Void> f = fs.persistAsync(append(entries(i, i, 1))).toCompletableFuture();
-        f.thenRun(() -> order.add(k));
-        done.add(f);
+        done.add(fs.persistAsync(append(entries(i, i, 1))).toCompletableFuture().thenRun(() -> order.add(k)));
       }
       CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
       for (int i = 0; i < n; i++) assertEquals(i + 1, order.get(i));
