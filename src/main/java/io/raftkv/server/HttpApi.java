@@ -4,10 +4,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
-import static org.apache.pekko.http.javadsl.server.Directives.extractStrictEntity;
+import static org.apache.pekko.http.javadsl.server.Directives.extractMaterializer;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.extractUri;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
-import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
@@ -37,6 +37,7 @@ import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ThreadLocalRandom;
@@ -50,6 +51,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.Uri;
@@ -61,6 +63,8 @@ import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
+import org.apache.pekko.stream.Materializer;
 
 /**
  * The HTTP/JSON front door of one node. Every KV request goes through the node's own {@link
@@ -240,7 +244,7 @@ public final class HttpApi {
   // ---------------------------------------------------------------- KV requests
 
   /** Input the API refuses before anything reaches the store. */
-  private static final class BadInput extends Exception {
+  private static final class BadInput extends RuntimeException {
     final Metrics.Outcome outcome;
 
     BadInput(Metrics.Outcome outcome, String message) {
@@ -268,37 +272,57 @@ public final class HttpApi {
 
   private Route kvRequest(Metrics.Op op, String key) {
     return extractUri(
-        uri -> {
-          long start = System.nanoTime();
-          ExceptionHandler oversized =
-              ExceptionHandler.newBuilder()
-                  .match(
-                      EntityStreamSizeException.class,
-                      e -> {
-                        metrics.record(op, Metrics.Outcome.TOO_LARGE, System.nanoTime() - start);
-                        return complete(tooLargeBody());
-                      })
-                  .build();
-          return handleExceptions(
-              oversized,
-              () ->
-                  extractStrictEntity(
-                      BODY_TIMEOUT,
-                      limits.maxBodyBytes(),
-                      entity -> {
-                        Parsed parsed;
-                        try {
-                          parsed = parse(op, key, uri, entity.getData().toArray());
-                        } catch (BadInput e) {
-                          metrics.record(op, e.outcome, System.nanoTime() - start);
-                          return complete(e.response());
-                        }
-                        return completeWithFuture(execute(op, parsed, start));
-                      }));
-        });
+        uri ->
+            extractRequestEntity(
+                entity ->
+                    extractMaterializer(
+                        mat -> {
+                          long start = System.nanoTime();
+                          return completeWithFuture(
+                              readBody(entity, mat)
+                                  .thenCompose(body -> execute(op, parse(op, key, uri, body)))
+                                  .exceptionally(HttpApi::refusal)
+                                  .thenApply(
+                                      outcome -> {
+                                        metrics.record(op, outcome.kind(), System.nanoTime() - start);
+                                        return outcome.response();
+                                      }));
+                        })));
   }
 
-  private Parsed parse(Metrics.Op op, String key, Uri uri, byte[] body) throws BadInput {
+  /**
+   * The whole body, or a failed stage ({@link BadInput}) when it is longer than any valid request
+   * can be. Reads it ourselves: pekko's toStrictEntity directive reports an oversized body as 400.
+   */
+  private CompletionStage<byte[]> readBody(RequestEntity entity, Materializer mat) {
+    long max = limits.maxBodyBytes();
+    OptionalLong declared = entity.getContentLengthOption();
+    if (declared.isPresent() && declared.getAsLong() > max) {
+      entity.discardBytes(mat);
+      return CompletableFuture.failedFuture(BadInput.tooLarge("request body is longer than " + max + " bytes"));
+    }
+    return entity
+        .withSizeLimit(max)
+        .toStrict(BODY_TIMEOUT.toMillis(), mat)
+        .thenApply(strict -> strict.getData().toArray())
+        .exceptionally(
+            e -> {
+              Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+              if (cause instanceof EntityStreamSizeException) {
+                throw new CompletionException(BadInput.tooLarge("request body is longer than " + max + " bytes"));
+              }
+              throw new CompletionException(BadInput.bad("cannot read the request body: " + cause.getMessage()));
+            });
+  }
+
+  /** The answer to a request refused before it reached the store. */
+  private static Outcome refusal(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    if (cause instanceof BadInput bad) return new Outcome(bad.outcome, bad.response());
+    throw failure instanceof CompletionException ce ? ce : new CompletionException(failure);
+  }
+
+  private Parsed parse(Metrics.Op op, String key, Uri uri, byte[] body) {
     if (key.isEmpty()) throw BadInput.bad("empty key");
     checkText("key", key);
     if (utf8Length(key) > limits.maxKeyBytes()) {
@@ -347,7 +371,7 @@ public final class HttpApi {
     }
   }
 
-  private WriteArgs parseBody(Metrics.Op op, byte[] body, Map<String, String> params) throws BadInput {
+  private WriteArgs parseBody(Metrics.Op op, byte[] body, Map<String, String> params) {
     JsonNode root;
     try {
       root = JSON.readTree(body);
@@ -393,7 +417,7 @@ public final class HttpApi {
   }
 
   /** A session field given in the body or the query (not both), as text; null when absent. */
-  private static String onlyOnce(String name, JsonNode inBody, String inQuery) throws BadInput {
+  private static String onlyOnce(String name, JsonNode inBody, String inQuery) {
     if (inBody != null && inQuery != null) throw BadInput.bad("\"" + name + "\" given both in the body and the query");
     if (inQuery != null) return inQuery;
     if (inBody == null) return null;
@@ -403,7 +427,7 @@ public final class HttpApi {
   }
 
   /** {client, seq}, or {NO_CLIENT, 0} when neither is given. */
-  private static long[] session(String client, String seq) throws BadInput {
+  private static long[] session(String client, String seq) {
     if (client == null && seq == null) return new long[] {KvOp.NO_CLIENT, 0};
     if (client == null || seq == null) throw BadInput.bad("\"client\" and \"seq\" go together");
     long c;
@@ -423,7 +447,7 @@ public final class HttpApi {
     return new long[] {c, s};
   }
 
-  private static long parseVersion(String text) throws BadInput {
+  private static long parseVersion(String text) {
     if (text.isEmpty() || !text.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
       throw BadInput.bad("version must be a non-negative integer");
     }
@@ -434,7 +458,7 @@ public final class HttpApi {
     }
   }
 
-  private static Map<String, String> queryParams(Uri uri) throws BadInput {
+  private static Map<String, String> queryParams(Uri uri) {
     Map<String, List<String>> multi = uri.query().toMultiMap();
     Map<String, String> out = new java.util.HashMap<>();
     for (Map.Entry<String, List<String>> e : multi.entrySet()) {
@@ -444,14 +468,14 @@ public final class HttpApi {
     return out;
   }
 
-  private static void checkKnown(Iterable<String> names, Set<String> allowed, String what) throws BadInput {
+  private static void checkKnown(Iterable<String> names, Set<String> allowed, String what) {
     for (String n : names) {
       if (!allowed.contains(n)) throw BadInput.bad("unknown " + what + " \"" + n + "\"");
     }
   }
 
   /** Rejects unpaired surrogates: they have no UTF-8 form and would be stored as '?'. */
-  private static void checkText(String what, String s) throws BadInput {
+  private static void checkText(String what, String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
@@ -476,7 +500,7 @@ public final class HttpApi {
     return n;
   }
 
-  private CompletionStage<HttpResponse> execute(Metrics.Op op, Parsed parsed, long start) {
+  private CompletionStage<Outcome> execute(Metrics.Op op, Parsed parsed) {
     ServerSessions.Session borrowed = null;
     KvOp toSubmit = parsed.op();
     if (toSubmit == null) {
@@ -496,9 +520,7 @@ public final class HttpApi {
             (result, failure) -> {
               if (session != null) sessions.giveBack(session);
               KvClient.Result r = failure == null ? result : new KvClient.Result(KvClient.Err.Timeout, "", 0);
-              Outcome outcome = respond(op, parsed.key(), r);
-              metrics.record(op, outcome.kind(), System.nanoTime() - start);
-              return outcome.response();
+              return respond(op, parsed.key(), r);
             });
   }
 
@@ -590,10 +612,6 @@ public final class HttpApi {
     return json(status, body);
   }
 
-  private HttpResponse tooLargeBody() {
-    return error(StatusCodes.PAYLOAD_TOO_LARGE, "TooLarge", "request body is longer than " + limits.maxBodyBytes() + " bytes");
-  }
-
   private RejectionHandler rejectionHandler() {
     return RejectionHandler.newBuilder()
         .handleAll(
@@ -611,9 +629,14 @@ public final class HttpApi {
 
   private ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> complete(tooLargeBody()))
+        .match(IllegalRequestException.class, e -> complete(illegalRequest(e)))
         .matchAny(e -> complete(error(StatusCodes.INTERNAL_SERVER_ERROR, "Internal", e.toString())))
         .build();
+  }
+
+  private static HttpResponse illegalRequest(IllegalRequestException e) {
+    String name = e.status().intValue() == 413 ? "TooLarge" : "BadRequest";
+    return error(e.status(), name, e.info().summary());
   }
 
   /** Turns the default handler's plain-text rejections into the API's JSON error shape. */
