@@ -27,6 +27,7 @@ public final class HttpTestGroup {
   private final ActorRef<RaftPeer.Command>[] rafts;
   private final HttpApi[] apis;
   private final ServerBinding[] bindings;
+  private final ServerCall call;
 
   /**
    * @param deadline each node's Clerk deadline and HTTP request deadline
@@ -58,7 +59,7 @@ public final class HttpTestGroup {
     }
     // a lost ask (dead or partitioned replica) must not eat the whole deadline
     Duration perAttempt = deadline.dividedBy(3);
-    ServerCall call =
+    this.call =
         (server, op) ->
             AskPattern.<KvServer.Command, KvServer.Reply>ask(
                     servers[server], r -> new KvServer.Request(op, r), perAttempt, testKit.scheduler())
@@ -73,6 +74,11 @@ public final class HttpTestGroup {
 
   private CompletionStage<RaftPeer.State> askState(ActorRef<RaftPeer.Command> raft, Duration timeout) {
     return AskPattern.ask(raft, RaftPeer.GetState::new, timeout, testKit.scheduler());
+  }
+
+  /** How the nodes' Clerks reach the replicas (one ask per attempt). */
+  public ServerCall serverCall() {
+    return call;
   }
 
   public String endpoint(int i) {
