@@ -29,7 +29,6 @@ import io.raftkv.raft.RaftPeer;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -262,7 +261,7 @@ public final class HttpApi {
 
     HttpResponse response() {
       return outcome == Metrics.Outcome.TOO_LARGE
-          ? error(StatusCodes.PAYLOAD_TOO_LARGE, "TooLarge", getMessage())
+          ? error(StatusCodes.CONTENT_TOO_LARGE, "TooLarge", getMessage())
           : error(StatusCodes.BAD_REQUEST, "BadRequest", getMessage());
     }
   }
