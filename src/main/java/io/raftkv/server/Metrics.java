@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.Role;
+import java.math.BigDecimal;
 import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -155,9 +156,8 @@ public final class Metrics {
     sb.append("# TYPE ").append(name).append(' ').append(type).append('\n');
   }
 
+  /** Plain decimal ("0.0025", "10"), not Java's "1.0E-4" or "10.0". */
   private static String formatDouble(double d) {
-    // Prometheus accepts Go float syntax; avoid Java's "1.0E-4" style for readability
-    String s = java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
-    return s;
+    return BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
   }
 }

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -50,13 +51,14 @@ class CliTest {
     }
     // a node that cannot reach any replica: 503 for reads
     ServerCall nowhere = (server, op) -> CompletableFuture.failedFuture(new IllegalStateException("no route"));
-    unavailable = bind(new KvClient(nowhere, 3, new KvClient.Settings(Duration.ofMillis(10), Duration.ofMillis(200))));
+    KvClient lost = new KvClient(nowhere, 3, new KvClient.Settings(Duration.ofMillis(10), Duration.ofMillis(200)));
+    unavailable = bind(lost, Duration.ofMillis(500), new Metrics());
   }
 
   /** Binds an extra HTTP API over {@code clerk} (status never answers) and returns its endpoint. */
-  static String bind(KvClient clerk) {
+  static String bind(KvClient clerk, Duration deadline, Metrics metrics) {
     Supplier<CompletionStage<RaftPeer.State>> noStatus = () -> CompletableFuture.failedFuture(new IllegalStateException());
-    HttpApi api = new HttpApi(clerk, noStatus, HttpApi.Limits.defaults(), Duration.ofMillis(500), new Metrics());
+    HttpApi api = new HttpApi(clerk, noStatus, HttpApi.Limits.defaults(), deadline, metrics);
     ServerBinding b = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
     extraBindings.add(b);
     return "http://127.0.0.1:" + b.localAddress().getPort();
@@ -208,15 +210,27 @@ class CliTest {
   void aWriteWhoseOutcomeIsUnknownIsRetriedOnTheNextEndpointExactlyOnce() {
     // This endpoint's node executes the op but never hears back, so it answers 504 ErrMaybe.
     ServerCall real = group.serverCall();
-    ServerCall deaf = (server, op) -> real.call(server, op).thenApply(reply -> KvServer.Reply.Timeout.INSTANCE);
-    String executesButAnswers504 =
-        bind(new KvClient(deaf, 3, new KvClient.Settings(Duration.ofMillis(10), Duration.ofMillis(300))));
+    Metrics deafMetrics = new Metrics();
+    AtomicBoolean executedBefore504 = new AtomicBoolean();
+    ServerCall deaf =
+        (server, op) ->
+            real.call(server, op)
+                .thenApply(
+                    reply -> {
+                      boolean answered = deafMetrics.count(Metrics.Op.APPEND, Metrics.Outcome.MAYBE) > 0;
+                      if (reply instanceof KvServer.Reply.Done && !answered) executedBefore504.set(true);
+                      return KvServer.Reply.Timeout.INSTANCE;
+                    });
+    KvClient deafClerk = new KvClient(deaf, 3, new KvClient.Settings(Duration.ofMillis(10), Duration.ofMillis(1500)));
+    String executesButAnswers504 = bind(deafClerk, Duration.ofSeconds(1), deafMetrics);
+
     Run r = run("append", "cli-once", "x", "--endpoints", executesButAnswers504 + "," + group.endpoint(2));
     assertRun(Main.OK, r);
     assertTrue(r.err().contains(executesButAnswers504 + ": 504"), r.err());
+    assertTrue(executedBefore504.get(), "the first endpoint executed the append before answering 504");
     assertEquals(1, r.json().get("version").asLong(), "the retry got the first execution's answer");
     Run get = kv("get", "cli-once");
-    assertEquals("x", get.json().get("value").asText(), "appended once although sent to two nodes");
+    assertEquals("x", get.json().get("value").asText(), "appended once although executed via two nodes");
   }
 
   // ---------------------------------------------------------------- status

@@ -424,7 +424,8 @@ class HttpApiTest {
     assertEquals(1, sample(a.text(), "raftkv_up"));
     assertEquals(2, sample(a.text(), "raftkv_raft_node_id"));
     assertTrue(sample(a.text(), "raftkv_raft_term") >= 1);
-    assertTrue(sample(a.text(), "raftkv_raft_commit_index") >= 1);
+    // this node may be a follower that has not yet heard of the latest commit: no exact values
+    assertTrue(sample(a.text(), "raftkv_raft_commit_index") >= sample(a.text(), "raftkv_raft_applied_index"));
     double roles = 0;
     for (String role : List.of("leader", "follower", "candidate")) roles += sample(a.text(), "raftkv_raft_role{role=\"" + role + "\"}");
     assertEquals(1, roles);
@@ -449,8 +450,15 @@ class HttpApiTest {
     HttpTestGroup minority = new HttpTestGroup(testKit, 3, LIMITS, Duration.ofMillis(900));
     try {
       String endpoint = minority.endpoint(0);
-      Answer ok = send(HttpRequest.newBuilder(URI.create(endpoint + kvPath("q"))).PUT(BodyPublishers.ofString(value("v"))));
+      // a write that commits shows the group is up; the short deadline may expire before the
+      // first election, so try a few times
+      Answer ok = null;
+      for (int attempt = 0; attempt < 20 && (ok == null || ok.status() != 200); attempt++) {
+        ok = send(HttpRequest.newBuilder(URI.create(endpoint + kvPath("q"))).PUT(BodyPublishers.ofString(value("v"))));
+      }
       assertEquals(200, ok.status(), ok.text());
+      Metrics m = minority.api(0).metrics();
+      long putsMaybe = m.count(Metrics.Op.PUT, Metrics.Outcome.MAYBE);
       minority.kill(1);
       minority.kill(2);
 
@@ -465,9 +473,8 @@ class HttpApiTest {
       Answer status = send(HttpRequest.newBuilder(URI.create(endpoint + "/v1/status")).GET());
       assertEquals(200, status.status(), "the surviving node still reports its state");
       assertEquals(0, status.json().get("id").asInt());
-      Metrics m = minority.api(0).metrics();
       assertEquals(1, m.count(Metrics.Op.GET, Metrics.Outcome.UNAVAILABLE));
-      assertEquals(1, m.count(Metrics.Op.PUT, Metrics.Outcome.MAYBE));
+      assertEquals(putsMaybe + 1, m.count(Metrics.Op.PUT, Metrics.Outcome.MAYBE));
       assertEquals(1, m.count(Metrics.Op.APPEND, Metrics.Outcome.MAYBE));
     } finally {
       minority.unbind();
