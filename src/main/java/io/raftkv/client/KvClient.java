@@ -140,13 +140,21 @@ public final class KvClient {
 
   private CompletionStage<Result> run(KvOp op, boolean versionedPut) {
     CompletableFuture<Result> out = new CompletableFuture<>();
-    long deadline = settings.deadline() == null ? Long.MAX_VALUE : System.nanoTime() + settings.deadline().toNanos();
+    long deadline = Long.MAX_VALUE;
+    if (settings.deadline() != null) {
+      deadline = System.nanoTime() + settings.deadline().toNanos();
+      // the deadline holds even while a transmission is outstanding (a server may sit on a request
+      // it cannot commit for longer than the caller is willing to wait)
+      CompletableFuture.delayedExecutor(settings.deadline().toNanos(), TimeUnit.NANOSECONDS)
+          .execute(() -> out.complete(new Result(Err.Timeout, "", 0)));
+    }
     attempt(op, versionedPut, false, 0, deadline, out);
     return out;
   }
 
   private void attempt(
       KvOp op, boolean versionedPut, boolean resend, int failures, long deadline, CompletableFuture<Result> out) {
+    if (out.isDone()) return; // timed out
     int server = leader;
     CompletionStage<KvServer.Reply> reply;
     try {
@@ -163,6 +171,7 @@ public final class KvClient {
           }
           if (leader == server) leader = (server + 1) % servers;
           int failed = failures + 1;
+          if (out.isDone()) return;
           if (System.nanoTime() >= deadline) {
             out.complete(new Result(Err.Timeout, "", 0));
             return;

@@ -7,8 +7,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * value is the holder's id, or "" when free. Blocking: for threads outside any actor. Clients are
  * assumed not to crash while holding it (no leases).
  *
- * <p>ErrMaybe from the acquiring or releasing Put is resolved by reading the key again: the value
- * tells whether our write happened.
+ * <p>An uncertain answer (ErrMaybe, or Timeout from a client with a deadline) to the acquiring or
+ * releasing Put is resolved by reading the key again: the value tells whether our write happened.
+ * A late copy of that Put can never apply after the re-read moved on, because it is conditional on
+ * a version the key has left. A Get that timed out tells nothing, so it is retried.
  */
 public final class KvLock {
   private static final String FREE = "";
@@ -30,16 +32,17 @@ public final class KvLock {
   public void acquire() {
     while (true) {
       KvClient.Result cur = client.getSync(name);
-      if (cur.err() == KvClient.Err.OK && id.equals(cur.value())) return; // an ErrMaybe put did happen
-      boolean free = cur.err() == KvClient.Err.ErrNoKey || FREE.equals(cur.value());
+      if (cur.err() == KvClient.Err.OK && id.equals(cur.value())) return; // an uncertain put did happen
+      boolean free =
+          cur.err() == KvClient.Err.ErrNoKey || (cur.err() == KvClient.Err.OK && FREE.equals(cur.value()));
       if (free) {
         long version = cur.err() == KvClient.Err.ErrNoKey ? 0 : cur.version();
         KvClient.Result put = client.putSync(name, id, version);
         if (put.err() == KvClient.Err.OK) return;
-        if (put.err() == KvClient.Err.ErrMaybe) continue; // re-read decides
-        if (put.err() == KvClient.Err.ErrVersion || put.err() == KvClient.Err.ErrNoKey) continue;
+        // ErrMaybe or Timeout: the re-read decides; ErrVersion or ErrNoKey: someone was faster
+        continue;
       }
-      pause();
+      pause(); // held by another, or the read timed out
     }
   }
 
@@ -47,10 +50,14 @@ public final class KvLock {
   public void release() {
     while (true) {
       KvClient.Result cur = client.getSync(name);
+      if (cur.err() == KvClient.Err.Timeout) {
+        pause(); // tells nothing: we may still hold it
+        continue;
+      }
       if (cur.err() != KvClient.Err.OK || !id.equals(cur.value())) return;
       KvClient.Result put = client.putSync(name, FREE, cur.version());
       if (put.err() == KvClient.Err.OK) return;
-      // ErrMaybe or ErrVersion: the re-read tells whether we still hold it
+      // ErrMaybe, ErrVersion or Timeout: the re-read tells whether we still hold it
     }
   }
 

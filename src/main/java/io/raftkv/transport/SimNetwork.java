@@ -41,6 +41,10 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  *   <li>otherwise the call fails after 0–99 ms, or 0–6999 ms with long delays.
  * </ol>
  *
+ * <p>The unreliable steps follow the network's {@link Faults} profile: {@link SetReliable} picks
+ * labrpc's ({@link Faults#LAB}) or none, {@link SetFaults} any other, such as {@link
+ * Faults#CS162_UNRELIABLE}.
+ *
  * <p>Randomness comes from one seeded generator; delays are Pekko scheduler timers. Requests and
  * replies cross the {@link Wire}: the receiver gets a decoded copy, never the sender's object.
  */
@@ -98,7 +102,33 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
   /** Removes the server: its calls in flight and to come get no reply. */
   public record DeleteServer(String name, ActorRef<Done> replyTo) implements Command {}
 
+  /** Reliable: no faults; unreliable: labrpc's {@link Faults#LAB}. Replaces any {@link SetFaults}. */
   public record SetReliable(boolean reliable, ActorRef<Done> replyTo) implements Command {}
+
+  /**
+   * What an unreliable network does to a call whose end and server are up: the request waits
+   * U[minDelayMs, maxDelayMs] ms, is then lost with probability requestDropPerMille / 1000, and
+   * after the handler ran its reply is lost with probability replyDropPerMille / 1000.
+   */
+  public record Faults(int requestDropPerMille, int replyDropPerMille, int minDelayMs, int maxDelayMs) {
+    /** A reliable network. */
+    public static final Faults NONE = new Faults(0, 0, 0, 0);
+
+    /** labrpc's unreliable network: 0–26 ms, 10 % of requests and 10 % of replies lost. */
+    public static final Faults LAB = new Faults(DROP_PER_MILLE, DROP_PER_MILLE, 0, SHORT_DELAY_MS - 1);
+
+    /** The CS162 kvraft tests' unreliable proxy: 1–5 ms, half the requests and half the replies lost. */
+    public static final Faults CS162_UNRELIABLE = new Faults(500, 500, 1, 5);
+
+    public Faults {
+      if (requestDropPerMille < 0 || requestDropPerMille > 1000 || replyDropPerMille < 0 || replyDropPerMille > 1000)
+        throw new IllegalArgumentException("drop rates are per mille, 0..1000");
+      if (minDelayMs < 0 || maxDelayMs < minDelayMs) throw new IllegalArgumentException("need 0 <= minDelayMs <= maxDelayMs");
+    }
+  }
+
+  /** Applies {@code faults} to calls from now on (until the next SetFaults or SetReliable). */
+  public record SetFaults(Faults faults, ActorRef<Done> replyTo) implements Command {}
 
   public record SetLongReordering(boolean longReordering, ActorRef<Done> replyTo) implements Command {}
 
@@ -177,19 +207,19 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
     final long id;
     final String end;
     final Server server;
-    final boolean reliable;
+    final Faults faults;
     final boolean longReordering;
     final Object request;
     final CompletableFuture<Optional<Object>> reply;
     boolean handlerRunning;
     Transmission answer;
 
-    Pending(long id, String end, Server server, boolean reliable, boolean longReordering, Object request,
+    Pending(long id, String end, Server server, Faults faults, boolean longReordering, Object request,
         CompletableFuture<Optional<Object>> reply) {
       this.id = id;
       this.end = end;
       this.server = server;
-      this.reliable = reliable;
+      this.faults = faults;
       this.longReordering = longReordering;
       this.request = request;
       this.reply = reply;
@@ -202,7 +232,7 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
   private final Map<String, Server> servers = new HashMap<>();
   private final Map<Long, Pending> pending = new HashMap<>(); // accepted calls not yet answered
   private final Map<String, Long> incoming = new HashMap<>();
-  private boolean reliable = true;
+  private Faults faults = Faults.NONE;
   private boolean longReordering;
   private boolean longDelays;
   private boolean shutDown;
@@ -230,7 +260,8 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
         .onMessage(DeleteEnds.class, this::onDeleteEnds)
         .onMessage(AddServer.class, this::onAddServer)
         .onMessage(DeleteServer.class, this::onDeleteServer)
-        .onMessage(SetReliable.class, s -> ack(() -> reliable = s.reliable(), s.replyTo()))
+        .onMessage(SetReliable.class, s -> ack(() -> faults = s.reliable() ? Faults.NONE : Faults.LAB, s.replyTo()))
+        .onMessage(SetFaults.class, s -> ack(() -> faults = s.faults(), s.replyTo()))
         .onMessage(SetLongReordering.class, s -> ack(() -> longReordering = s.longReordering(), s.replyTo()))
         .onMessage(SetLongDelays.class, s -> ack(() -> longDelays = s.longDelays(), s.replyTo()))
         .onMessage(GetStats.class, this::onGetStats)
@@ -253,9 +284,11 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
       getContext().scheduleOnce(Duration.ofMillis(random.nextInt(bound)), getContext().getSelf(), new Fail(c.reply()));
       return this;
     }
-    Pending p = new Pending(nextId++, c.end(), server, reliable, longReordering, t.copy(), c.reply());
+    Pending p = new Pending(nextId++, c.end(), server, faults, longReordering, t.copy(), c.reply());
     pending.put(p.id, p);
-    int delay = p.reliable ? 0 : random.nextInt(SHORT_DELAY_MS);
+    // no draw when there is nothing to draw: a reliable run consumes no randomness here
+    Faults f = p.faults;
+    int delay = f.maxDelayMs() == 0 ? 0 : f.minDelayMs() + random.nextInt(f.maxDelayMs() - f.minDelayMs() + 1);
     if (delay == 0) return onDispatch(new Dispatch(p.id));
     getContext().scheduleOnce(Duration.ofMillis(delay), getContext().getSelf(), new Dispatch(p.id));
     return this;
@@ -264,7 +297,7 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
   private Behavior<Command> onDispatch(Dispatch d) {
     Pending p = pending.get(d.id());
     if (p == null) return this; // the network was cleaned up
-    if (!p.reliable && random.nextInt(1000) < DROP_PER_MILLE) {
+    if (lost(p.faults.requestDropPerMille())) {
       pending.remove(p.id);
       return fail(p.reply); // request lost: the handler never runs
     }
@@ -286,7 +319,7 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
     Pending p = pending.get(h.id());
     if (p == null) return this; // already failed: the server died or was cut off meanwhile
     if (h.reply() == null || dead(p)) return failPending(p);
-    if (!p.reliable && random.nextInt(1000) < DROP_PER_MILLE) return failPending(p); // reply lost
+    if (lost(p.faults.replyDropPerMille())) return failPending(p); // reply lost
     p.handlerRunning = false;
     p.answer = transmit(h.reply());
     if (p.answer == null) return failPending(p);
@@ -316,6 +349,11 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
       }
     }
     return this;
+  }
+
+  /** Draws whether a message is lost; draws nothing when none can be. */
+  private boolean lost(int perMille) {
+    return perMille > 0 && random.nextInt(1000) < perMille;
   }
 
   /** The end was disabled (or deleted), or the server name no longer names this incarnation. */

@@ -129,26 +129,48 @@ public final class KvLabCluster implements AutoCloseable {
     final LabGroup.Client ends;
     final KvClient client;
 
-    Clerk(LabGroup.Client ends) {
+    Clerk(LabGroup.Client ends, KvClient.Settings settings) {
       this.ends = ends;
       ServerCall call =
           (server, op) ->
               ends.call(server, op)
                   .thenApply((Optional<Object> r) -> r.map(x -> (KvServer.Reply) x).orElse(KvServer.Reply.Timeout.INSTANCE));
-      this.client = new KvClient(call, group.n());
+      this.client = new KvClient(call, group.n(), settings);
     }
 
     public KvClient.Result get(String key) {
       long h = history.begin(id, KvInput.get(key));
       KvClient.Result r = client.getSync(key);
       ops.incrementAndGet();
-      history.end(h, r.err() == KvClient.Err.OK ? KvOutput.value(r.value(), r.version()) : KvOutput.noKey());
+      history.end(h, switch (r.err()) {
+        case OK -> KvOutput.value(r.value(), r.version());
+        case Timeout -> KvOutput.err(KvOutput.TIMEOUT);
+        default -> KvOutput.noKey();
+      });
       return r;
     }
 
     public KvClient.Err put(String key, String value, long version) {
       long h = history.begin(id, KvInput.put(key, value, version));
       KvClient.Result r = client.putSync(key, value, version);
+      ops.incrementAndGet();
+      history.end(h, KvOutput.err(r.err().name()));
+      return r.err();
+    }
+
+    /** Appends exactly once (the clerk's session deduplicates retries); recorded. */
+    public KvClient.Err append(String key, String value) {
+      long h = history.begin(id, KvInput.append(key, value));
+      KvClient.Result r = client.appendSync(key, value);
+      ops.incrementAndGet();
+      history.end(h, KvOutput.err(r.err().name()));
+      return r.err();
+    }
+
+    /** Creates or overwrites exactly once; recorded. */
+    public KvClient.Err putUnconditional(String key, String value) {
+      long h = history.begin(id, KvInput.put(key, value));
+      KvClient.Result r = client.putUnconditional(key, value).toCompletableFuture().join();
       ops.incrementAndGet();
       history.end(h, KvOutput.err(r.err().name()));
       return r.err();
@@ -173,11 +195,20 @@ public final class KvLabCluster implements AutoCloseable {
   }
 
   public Clerk makeClerk() {
-    return new Clerk(group.makeClient());
+    return makeClerk(KvClient.Settings.defaults());
   }
 
   public Clerk makeClerkTo(int[] servers) {
-    return new Clerk(group.makeClientTo(servers));
+    return makeClerkTo(servers, KvClient.Settings.defaults());
+  }
+
+  /** A clerk with its own retry settings, e.g. a deadline (its calls may then end in Timeout). */
+  public Clerk makeClerk(KvClient.Settings settings) {
+    return new Clerk(group.makeClient(), settings);
+  }
+
+  public Clerk makeClerkTo(int[] servers, KvClient.Settings settings) {
+    return new Clerk(group.makeClientTo(servers), settings);
   }
 
   // ---------------------------------------------------------------- kvtest1 helpers (§9)
@@ -338,6 +369,44 @@ public final class KvLabCluster implements AutoCloseable {
       }
     }
     return -1;
+  }
+
+  /**
+   * checkOneLeader (spec §6.2): up to 10 rounds of sleeping 450–549 ms and asking the connected,
+   * running servers; fails if a term has two leaders; returns the leader of the highest term.
+   */
+  public int checkOneLeader() {
+    for (int round = 0; round < 10; round++) {
+      LabGroup.sleep(450 + group.rand(100));
+      java.util.TreeMap<Long, List<Integer>> leaders = new java.util.TreeMap<>();
+      for (int i = 0; i < group.n(); i++) {
+        if (!group.isConnected(i) || !group.isAlive(i)) continue;
+        RaftPeer.State s;
+        try {
+          s = raftState(i);
+        } catch (RuntimeException e) {
+          continue; // died meanwhile
+        }
+        if (s != null && s.isLeader()) leaders.computeIfAbsent(s.term(), t -> new ArrayList<>()).add(i);
+      }
+      leaders.forEach((term, ls) -> {
+        if (ls.size() > 1) fail("term " + term + " has " + ls.size() + " (>1) leaders: " + ls);
+      });
+      if (!leaders.isEmpty()) return leaders.lastEntry().getValue().get(0);
+    }
+    fail("expected one leader, got none");
+    return -1;
+  }
+
+  /** Whether server {@code i} is running and its Raft says it leads (possibly in a stale term). */
+  public boolean claimsLeadership(int i) {
+    if (!group.isAlive(i)) return false;
+    try {
+      RaftPeer.State s = raftState(i);
+      return s != null && s.isLeader();
+    } catch (RuntimeException e) {
+      return false; // died meanwhile
+    }
   }
 
   private RaftPeer.State raftState(int i) {

@@ -110,6 +110,15 @@ public final class LabGroup implements AutoCloseable {
     ask(net, (ActorRef<Done> r) -> new SimNetwork.SetReliable(on, r));
   }
 
+  /**
+   * Replaces the network's fault profile, e.g. with the CS162 tests' harsh one ({@link
+   * SimNetwork.Faults#CS162_UNRELIABLE}); {@link #setReliable} switches back to the lab's.
+   */
+  public void setFaults(SimNetwork.Faults faults) {
+    reliable = faults.equals(SimNetwork.Faults.NONE);
+    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetFaults(faults, r));
+  }
+
   public boolean isReliable() {
     return reliable;
   }

@@ -142,6 +142,39 @@ class SimNetworkTest {
     assertTrue(handled > ok && handled < 300, "handled " + handled);
   }
 
+  /** A custom fault profile (the CS162 proxy's) replaces labrpc's; SetReliable ends it. */
+  @Test
+  void faultProfileLosesRequestsAndRepliesAtItsRates() {
+    AtomicInteger handled = new AtomicInteger();
+    server("s", req -> {
+      handled.incrementAndGet();
+      return CompletableFuture.completedFuture(req);
+    });
+    end("e", "s", true);
+    ask((ActorRef<Done> r) -> new SimNetwork.SetFaults(SimNetwork.Faults.CS162_UNRELIABLE, r));
+    List<CompletableFuture<Optional<Object>>> calls = new ArrayList<>();
+    for (int i = 0; i < 400; i++) calls.add(callAsync("e", "r" + i));
+    int ok = 0;
+    for (CompletableFuture<Optional<Object>> f : calls) if (f.join().isPresent()) ok++;
+    // half the requests reach the handler, and half of their replies come back: about 25 %
+    assertTrue(ok > 60 && ok < 140, "ok " + ok);
+    assertTrue(handled.get() > 150 && handled.get() < 250, "handled " + handled.get());
+    assertEquals(handled.get(), stats().incoming("s"));
+    ask((ActorRef<Done> r) -> new SimNetwork.SetReliable(true, r));
+    for (int i = 0; i < 20; i++) assertTrue(call("e", "again" + i).isPresent());
+  }
+
+  @Test
+  void faultProfileDelaysEveryRequestWithinItsBounds() {
+    server("s", echo(""));
+    end("e", "s", true);
+    ask((ActorRef<Done> r) -> new SimNetwork.SetFaults(new SimNetwork.Faults(0, 0, 60, 80), r));
+    long t0 = System.nanoTime();
+    assertTrue(call("e", "x").isPresent());
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    assertTrue(ms >= 60, "delivered after " + ms + " ms");
+  }
+
   /** labrpc TestRegression1: calls held back while the end was disabled do not delay a later one. */
   @Test
   void callsDelayedWhileDisabledDoNotDelayLaterOnes() {
