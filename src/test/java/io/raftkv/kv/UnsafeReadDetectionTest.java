@@ -82,7 +82,10 @@ class UnsafeReadDetectionTest {
       }
       ts.group().connectAll();
       stale.connectAll();
-      for (CompletableFuture<KvClient.Result> r : reads) join(r);
+      for (CompletableFuture<KvClient.Result> r : reads) {
+        KvClient.Result res = join(r);
+        if (!unsafeReads) assertEquals("v4", res.value(), "a read through the log, served after the heal");
+      }
       if (!unsafeReads) ts.checkGet(ck, "k", "v4", ver); // an unsafe read might still be stale here
       CheckReport<KvInput, KvOutput> report = Linearizability.checkDetailed(KvModel.lab(), ts.history().history(), BUDGET);
       System.out.printf("  %d ops: %s in %d ms%n", ts.history().size(), report.result(), report.elapsed().toMillis());
