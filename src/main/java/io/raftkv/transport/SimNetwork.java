@@ -123,7 +123,8 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
     public Faults {
       if (requestDropPerMille < 0 || requestDropPerMille > 1000 || replyDropPerMille < 0 || replyDropPerMille > 1000)
         throw new IllegalArgumentException("drop rates are per mille, 0..1000");
-      if (minDelayMs < 0 || maxDelayMs < minDelayMs) throw new IllegalArgumentException("need 0 <= minDelayMs <= maxDelayMs");
+      if (minDelayMs < 0 || maxDelayMs < minDelayMs)
+        throw new IllegalArgumentException("need 0 <= minDelayMs <= maxDelayMs");
     }
   }
 

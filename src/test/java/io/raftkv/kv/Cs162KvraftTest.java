@@ -261,10 +261,12 @@ class Cs162KvraftTest {
       for (int iter = 0; iter < 3; iter++) {
         long t0 = System.nanoTime();
         List<KvLabCluster.ClntRes> res =
-            ts.spawnClientsAndWait(5, Duration.ofSeconds(1), (me, c, done) -> ts.oneClientPut(me, c, keys, false, done));
+            ts.spawnClientsAndWait(
+                5, Duration.ofSeconds(1), (me, c, done) -> ts.oneClientPut(me, c, keys, false, done));
         ts.checkPutConcurrent(ck, "k", res, acc, false);
         ts.checkPorcupine("cs162-harsh-iter" + iter, Duration.ofSeconds(1));
-        System.out.printf("  iteration %d: %d OK, %d ErrMaybe so far, %.1f s%n", iter, acc[0], acc[1], (System.nanoTime() - t0) / 1e9);
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("  iteration %d: %d OK, %d ErrMaybe so far, %.1f s%n", iter, acc[0], acc[1], s);
       }
       KvClient.Result r = ck.get("k");
       assertEquals(KvClient.Err.OK, r.err());

@@ -100,7 +100,8 @@ class DeptranKvTest {
     assertEquals(KvClient.Err.Timeout, err, what + " in a minority");
     assertTrue(ms >= deadline.toMillis(), what + " gave up after " + ms + " ms, before its deadline");
     // the server holds a request it cannot commit for 5 s; the clerk's deadline must not wait for it
-    assertTrue(ms < deadline.toMillis() + 3000, what + " took " + ms + " ms with a " + deadline.toMillis() + " ms deadline");
+    assertTrue(
+        ms < deadline.toMillis() + 3000, what + " took " + ms + " ms with a " + deadline.toMillis() + " ms deadline");
   }
 
   /**

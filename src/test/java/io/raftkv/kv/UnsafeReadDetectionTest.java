@@ -91,7 +91,8 @@ class UnsafeReadDetectionTest {
         if (!unsafeReads) assertEquals("v4", res.value(), "a read through the log, served after the heal");
       }
       if (!unsafeReads) ts.checkGet(ck, "k", "v4", ver); // an unsafe read might still be stale here
-      CheckReport<KvInput, KvOutput> report = Linearizability.checkDetailed(KvModel.lab(), ts.history().history(), BUDGET);
+      CheckReport<KvInput, KvOutput> report =
+          Linearizability.checkDetailed(KvModel.lab(), ts.history().history(), BUDGET);
       System.out.printf("  %d ops: %s in %d ms%n", ts.history().size(), report.result(), report.elapsed().toMillis());
       ts.end();
       return report;
