@@ -26,6 +26,8 @@ final class TestNet {
   final MemoryStorage[] storages;
   final List<List<ApplyMsg>> applied = new ArrayList<>();
   final Ready[] lastReady;
+  /** The snapshot index each peer's service restored from when it (re)started. */
+  final long[] restoredAt;
   /** Messages sent and not yet delivered or dropped, in send order. */
   final List<Envelope> queue = new ArrayList<>();
   /** Peers cut off from everyone: what they send or are sent is dropped on delivery. */
@@ -36,16 +38,47 @@ final class TestNet {
   }
 
   TestNet(int n, RaftConfig config) {
-    this.n = n;
+    this(config, new PersistentState[n]);
+  }
+
+  /** A group whose peers start from the given persisted states (null: a new peer). */
+  TestNet(RaftConfig config, PersistentState... states) {
+    this.n = states.length;
     this.config = config;
     this.cores = new RaftCore[n];
     this.storages = new MemoryStorage[n];
     this.lastReady = new Ready[n];
+    this.restoredAt = new long[n];
     for (int i = 0; i < n; i++) {
+      PersistentState s = states[i] == null ? PersistentState.EMPTY : states[i];
       storages[i] = new MemoryStorage();
+      storages[i].save(
+          RaftCodec.encodeRaftState(s.hardState(), s.snapshot().index(), s.snapshot().term(), s.entries()),
+          s.snapshot().data());
       applied.add(new ArrayList<>());
-      cores[i] = newCore(i, PersistentState.EMPTY);
+      cores[i] = newCore(i, storages[i].load());
+      restoredAt[i] = s.snapshot().index();
     }
+  }
+
+  /** A persisted state of term {@code term} (no vote) whose log holds one entry per given term. */
+  static PersistentState state(long term, long... entryTerms) {
+    List<LogEntry> entries = new ArrayList<>();
+    for (int k = 0; k < entryTerms.length; k++) {
+      entries.add(new LogEntry(k + 1, entryTerms[k], ("e" + (k + 1) + "t" + entryTerms[k]).getBytes(StandardCharsets.UTF_8)));
+    }
+    return new PersistentState(new HardState(term, HardState.NO_VOTE), Snapshot.EMPTY, entries);
+  }
+
+  /** {@code count} copies of {@code term}, for building logs: {@code terms(1, 3)} is 1 1 1. */
+  static long[] terms(long term, int count) {
+    long[] out = new long[count];
+    java.util.Arrays.fill(out, term);
+    return out;
+  }
+
+  static long[] concat(long[]... parts) {
+    return java.util.Arrays.stream(parts).flatMapToLong(java.util.Arrays::stream).toArray();
   }
 
   RaftCore newCore(int i, PersistentState state) {
@@ -102,8 +135,10 @@ final class TestNet {
   void restart(int i) {
     storages[i] = storages[i].copy();
     cores[i] = newCore(i, storages[i].load());
+    restoredAt[i] = cores[i].snapshotIndex();
     queue.removeIf(e -> e.to() == i);
     lastReady[i] = null;
+    applied.get(i).clear(); // the service restarts too, from the snapshot Raft persisted
   }
 
   // ---------------------------------------------------------------- the network
@@ -178,6 +213,10 @@ final class TestNet {
   private void process(int i) {
     Ready r = cores[i].ready();
     lastReady[i] = r;
+    for (Envelope e : r.messages()) {
+      if (e.message() instanceof RaftMessage.AppendEntries ae && ae.prevLogTerm() < 0)
+        throw new AssertionError("n" + i + " sent an AppendEntries with a prevLogTerm it does not have: " + ae);
+    }
     if (r.mustPersist()) storages[i].persist(r);
     queue.addAll(r.messages());
     applied.get(i).addAll(r.applies());
