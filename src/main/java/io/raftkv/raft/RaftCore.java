@@ -294,6 +294,14 @@ public class RaftCore {
     }
   }
 
+  /**
+   * Schedules commit news unless some are already scheduled: restarting the timer on every commit
+   * would postpone the news forever under a steady stream of commits.
+   */
+  private void startCommitNotify() {
+    if (commitNotifyElapsed < 0) commitNotifyElapsed = 0;
+  }
+
   private void heartbeat(int p) {
     Progress pr = progress[p];
     switch (pr.state) {
@@ -373,9 +381,7 @@ public class RaftCore {
       } else if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
         pr.becomeReplicate();
       }
-      if (moved && maybeCommit()) {
-        commitNotifyElapsed = 0;
-      }
+      if (moved && maybeCommit()) startCommitNotify();
       sendAppend(from, false);
       return;
     }
@@ -403,7 +409,7 @@ public class RaftCore {
     if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
     }
-    if (moved && maybeCommit()) commitNotifyElapsed = 0;
+    if (moved && maybeCommit()) startCommitNotify();
     sendAppend(from, false);
   }
 

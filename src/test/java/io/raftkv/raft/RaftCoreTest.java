@@ -468,7 +468,6 @@ class RaftCoreTest {
   }
 
   @Test
-  @Disabled("known bug a")
   void aFollowerLearnsTheCommitIndexOnScheduleUnderASteadyStreamOfCommits() {
     // Known bug a: every commit restarted the commit-news timer, so while acks kept committing
     // something each tick, followers heard nothing until the next heartbeat.
