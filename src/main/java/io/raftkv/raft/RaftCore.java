@@ -328,16 +328,17 @@ public class RaftCore {
 
   /**
    * Sends {@code p} the entries it is missing, if its progress allows a message now. Without
-   * entries to send, sends an empty AppendEntries only if {@code allowEmpty}.
+   * entries to send, sends an empty AppendEntries only if {@code allowEmpty}. Returns true if it
+   * sent something.
    */
-  private void sendAppend(int p, boolean allowEmpty) {
+  private boolean sendAppend(int p, boolean allowEmpty) {
     Progress pr = progress[p];
-    if (pr.state == Progress.State.SNAPSHOT) return;
-    if (pr.state == Progress.State.PROBE && pr.probeSent) return;
-    if (pr.state == Progress.State.REPLICATE && pr.inflightFull(config.maxInflight())) return;
+    if (pr.state == Progress.State.SNAPSHOT) return false;
+    if (pr.state == Progress.State.PROBE && pr.probeSent) return false;
+    if (pr.state == Progress.State.REPLICATE && pr.inflightFull(config.maxInflight())) return false;
     if (pr.next <= log.snapshotIndex()) {
       sendSnapshot(p);
-      return;
+      return true;
     }
     long prev = pr.next - 1;
     List<LogEntry> entries = List.of();
@@ -345,7 +346,7 @@ public class RaftCore {
       long to = Math.min(log.lastIndex(), pr.next + config.maxEntriesPerMessage() - 1);
       entries = log.slice(pr.next, to, config.maxBytesPerMessage());
     }
-    if (entries.isEmpty() && !allowEmpty) return;
+    if (entries.isEmpty() && !allowEmpty) return false;
     long commit = Math.min(commitIndex, prev + entries.size());
     send(p, new AppendEntries(term, prev, log.term(prev), entries, commit));
     pr.sentCommit = Math.max(pr.sentCommit, commit);
@@ -355,6 +356,14 @@ public class RaftCore {
       long last = entries.get(entries.size() - 1).index();
       pr.next = last + 1;
       pr.inflight.addLast(last);
+    }
+    return true;
+  }
+
+  /** Sends {@code p} pending entries until its window is full or nothing is left (§5.3: at once). */
+  private void fillWindow(int p) {
+    while (sendAppend(p, false)) {
+      // each message takes a slot of the window, or ends a PROBE or SNAPSHOT round
     }
   }
 
@@ -382,7 +391,7 @@ public class RaftCore {
         pr.becomeReplicate();
       }
       if (moved && maybeCommit()) startCommitNotify();
-      sendAppend(from, false);
+      fillWindow(from);
       return;
     }
     // rejection: find where the logs agree with the follower's hints (fast backtracking)
@@ -410,7 +419,7 @@ public class RaftCore {
       pr.becomeProbe();
     }
     if (moved && maybeCommit()) startCommitNotify();
-    sendAppend(from, false);
+    fillWindow(from);
   }
 
   /**

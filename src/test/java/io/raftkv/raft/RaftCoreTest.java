@@ -329,7 +329,6 @@ class RaftCoreTest {
   }
 
   @Test
-  @Disabled("known bug b")
   void afterAnAckFreesTheWindowTheLeaderFillsItAtOnce() {
     // Known bug b: an ack that frees several slots must send that many messages, not one.
     RaftConfig oneEntryEach = new RaftConfig(10, 20, 3, 2, 1, 1 << 20, 2, 9);
