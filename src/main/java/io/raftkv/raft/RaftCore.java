@@ -307,7 +307,13 @@ public class RaftCore {
     switch (pr.state) {
       case SNAPSHOT -> {
         pr.snapshotTicks += config.heartbeatTicks();
-        if (pr.snapshotTicks >= config.snapshotResendTicks()) sendSnapshot(p);
+        if (pr.snapshotTicks >= config.snapshotResendTicks()) {
+          sendSnapshot(p);
+        } else {
+          // Keeps it from campaigning while the snapshot is on its way. The snapshot point is the
+          // one index before the log whose term the leader still knows; a rejection is ignored.
+          sendEmptyAppend(p, log.snapshotIndex());
+        }
       }
       case PROBE -> {
         pr.probeSent = false;

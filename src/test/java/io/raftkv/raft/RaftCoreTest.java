@@ -553,7 +553,6 @@ class RaftCoreTest {
   }
 
   @Test
-  @Disabled("known bug c")
   void aFollowerWaitingForASnapshotStillGetsHeartbeats() {
     // Known bug c: without heartbeats it times out and disrupts the group while the snapshot
     // is on its way.
