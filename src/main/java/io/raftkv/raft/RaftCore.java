@@ -225,8 +225,13 @@ public class RaftCore {
     progress = null;
     votes.clear();
     commitNotifyElapsed = -1;
-    electionElapsed = 0;
-    resetElectionTimeout();
+    if (newLeader != -1) {
+      // Hearing from a leader restarts the election timer (§5.2). A step-down for any other reason
+      // (a RequestVote or a reply with a higher term) leaves it running: otherwise a candidate
+      // that cannot win would keep postponing everyone else's elections.
+      electionElapsed = 0;
+      resetElectionTimeout();
+    }
   }
 
   private void becomeCandidate() {
