@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -512,7 +511,6 @@ class RaftCoreTest {
   }
 
   @Test
-  @Disabled("known bug e")
   void aFollowerBehindTheSnapshotGetsInstallSnapshotAndThenTheRest() {
     TestNet net = leaderOf(3, TestNet.CONFIG);
     net.isolated.add(2);
@@ -535,7 +533,6 @@ class RaftCoreTest {
   }
 
   @Test
-  @Disabled("known bug e")
   void aFollowerInReplicateStateBehindANewSnapshotGetsInstallSnapshotNotAnAppendItCannotMatch() {
     // Known bug e: the heartbeat of a follower with a full window probed at next-1, which the
     // leader had compacted away, so it sent a prevLogTerm it no longer had.
