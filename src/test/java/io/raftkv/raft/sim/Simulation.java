@@ -5,6 +5,7 @@ import io.raftkv.raft.Envelope;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
+import io.raftkv.raft.RaftMessage;
 import io.raftkv.raft.Ready;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -51,7 +52,8 @@ final class Simulation {
       double crashRate,
       double tornRate,
       double partitionRate,
-      double proposeRate) {
+      double proposeRate,
+      double crashLeaderAfterPropose) {
 
     static Params draw(SplittableRandom r) {
       int hb = 1 + r.nextInt(3);
@@ -80,7 +82,8 @@ final class Simulation {
           r.nextDouble() * 0.03,
           r.nextDouble() * 0.5,
           r.nextDouble() * 0.05,
-          0.2 + r.nextDouble() * 0.8);
+          0.2 + r.nextDouble() * 0.8,
+          r.nextInt(3) == 0 ? r.nextDouble() * 0.3 : 0); // the lab's Figure 8 test: crash the leader after Start
     }
   }
 
@@ -251,6 +254,7 @@ final class Simulation {
       if (target == null) target = nodes[random.nextInt(nodes.length)];
       int count = 1 + random.nextInt(3);
       for (int k = 0; k < count && target.up(); k++) propose(target, ++nextCommand);
+      if (target.up() && target.core.isLeader() && random.nextDouble() < params.crashLeaderAfterPropose()) crash(target);
     }
     if (random.nextDouble() < params.crashRate()) {
       SimCore victim = nodes[random.nextInt(nodes.length)];
@@ -376,6 +380,13 @@ final class Simulation {
 
   private void send(Envelope e) {
     messageCount++;
+    if (e.message() instanceof RaftMessage.AppendEntries ae) {
+      // a leader sends only what it holds: a known prevLogTerm, then entries in sequence
+      long expected = ae.prevLogIndex() + 1;
+      boolean ok = ae.prevLogTerm() >= 0;
+      for (LogEntry x : ae.entries()) ok &= x.index() == expected++ && x.term() <= ae.term();
+      if (!ok) throw new SafetyViolation("n" + e.from() + " sent a malformed AppendEntries " + ae);
+    }
     double drop = healed ? 0 : params.drop();
     if (random.nextDouble() < drop) {
       log("drop %s", e);
