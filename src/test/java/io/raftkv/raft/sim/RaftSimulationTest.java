@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * </ul>
  */
 class RaftSimulationTest {
-  static final int TRACE_LINES = 400;
+  static final int TRACE_LINES = 200_000;
 
   @Test
   void randomSchedulesKeepRaftSafe() {
@@ -73,7 +73,7 @@ class RaftSimulationTest {
       System.out.println("seed " + seed + " passed: " + st);
       return st;
     } catch (Throwable t) {
-      System.out.println("seed " + seed + " failed: " + t + "\nlast " + TRACE_LINES + " events:");
+      System.out.println("seed " + seed + " failed: " + t + "\ntrace:");
       sim.trace().forEach(System.out::println);
       throw t;
     }

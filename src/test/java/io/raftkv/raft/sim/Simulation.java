@@ -134,9 +134,13 @@ final class Simulation {
   private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
   /** Log matching: (index, term) -> {command, term of the previous entry}. */
   private final Map<Long, long[]> entryAt = new HashMap<>();
-  /** Committed entries by index (0: not known yet). */
+  /**
+   * Committed entries by index (0: not known yet), and the term of the peer that first knew each
+   * committed: the leader that counted the majority, since the checker sees its step first.
+   */
   private long[] committedTerm = new long[256];
   private long[] committedCommand = new long[256];
+  private long[] commitTerm = new long[256];
   private long maxCommitted;
   /** State machine safety: the command applied at each index, and the state hash after it. */
   private long[] appliedCommand = new long[256];
@@ -506,20 +510,26 @@ final class Simulation {
       if (committedTerm[k] == 0) {
         committedTerm[k] = e.term();
         committedCommand[k] = command;
+        commitTerm[k] = c.term();
         maxCommitted = Math.max(maxCommitted, i);
       } else if (committedTerm[k] != e.term() || committedCommand[k] != command) {
         throw new SafetyViolation("state machine safety: n" + s.id + " committed " + command + "@" + e.term() + " at " + i + ", elsewhere " + committedCommand[k] + "@" + committedTerm[k]);
       }
     }
+    if (commit > s.checkedCommit) log("n%d commit index %d", s.id, commit);
     s.checkedCommit = commit;
   }
 
-  /** Leader completeness: a new leader holds every entry committed so far. */
+  /**
+   * Leader completeness: a new leader holds every entry committed in an earlier term. (A
+   * candidate of an older term can still win with late votes after a newer leader committed
+   * something; it cannot overwrite that entry, as a majority has moved past its term.)
+   */
   private void checkLeaderCompleteness(SimCore s) {
     SimStorage d = s.storage;
     for (long i = d.snapshot.index() + 1; i <= maxCommitted; i++) {
       int k = (int) i;
-      if (committedTerm[k] == 0) continue;
+      if (committedTerm[k] == 0 || commitTerm[k] >= s.core.term()) continue;
       if (i > d.lastIndex() || d.term(i) != committedTerm[k] || SimCore.commandId(d.entry(i).command()) != committedCommand[k])
         throw new SafetyViolation("leader completeness: n" + s.id + ", leader of term " + s.core.term() + ", lacks committed entry " + i + " (" + committedCommand[k] + "@" + committedTerm[k] + ")");
     }
@@ -559,6 +569,7 @@ final class Simulation {
     int size = (int) Math.max(index + 1, committedTerm.length * 2L);
     committedTerm = Arrays.copyOf(committedTerm, size);
     committedCommand = Arrays.copyOf(committedCommand, size);
+    commitTerm = Arrays.copyOf(commitTerm, size);
     appliedCommand = Arrays.copyOf(appliedCommand, size);
     prefixHash = Arrays.copyOf(prefixHash, size);
     prefixKnown = Arrays.copyOf(prefixKnown, size);
