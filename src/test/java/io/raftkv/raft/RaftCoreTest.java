@@ -280,6 +280,34 @@ class RaftCoreTest {
   }
 
   @Test
+  void aNewerLeadersTermIsPersistedWithTheReplyToItsFirstAppendEntries() {
+    TestNet net = new TestNet(3);
+    net.step(1, 0, new AppendEntries(4, 0, 0, List.of(new LogEntry(1, 4, new byte[] {1})), 0));
+    Ready r = net.lastReady[1];
+    assertEquals(new HardState(4, HardState.NO_VOTE), r.hardState());
+    assertEquals(1, r.entries().size());
+    assertEquals(List.of(AppendEntriesReply.accepted(4, 1)), r.messages().stream().map(Envelope::message).toList());
+    assertEquals(0, net.core(1).leader());
+  }
+
+  @Test
+  void aStaleLeaderIsRefusedAndStepsDownOnTheAnswer() {
+    TestNet net = leaderOf(3, TestNet.CONFIG);
+    net.isolated.add(0);
+    electEventually(net, 1);
+    net.isolated.clear();
+    net.propose(0, "stale"); // n0 still believes it leads term 1
+    net.stabilize();
+    assertEquals(Role.FOLLOWER, net.core(0).role());
+    assertEquals(net.core(1).term(), net.core(0).term());
+    assertTrue(net.core(1).isLeader());
+    net.propose(1, "fresh");
+    net.stabilize();
+    heartbeat(net, 1);
+    for (int i = 0; i < 3; i++) assertEquals(cmds("fresh"), net.commands(i), "n" + i);
+  }
+
+  @Test
   void aCandidatePersistsItsTermAndSelfVoteWithItsVoteRequests() {
     TestNet net = new TestNet(3);
     net.campaign(0);
