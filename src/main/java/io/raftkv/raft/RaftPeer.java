@@ -2,6 +2,7 @@ package io.raftkv.raft;
 
 import io.raftkv.storage.RaftStorage;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -79,7 +80,9 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         ctx ->
             Behaviors.withTimers(
                 timers -> {
-                  timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tick());
+                  // fixed rate: with a fixed delay each tick also waits for the previous one's
+                  // processing and scheduling slack, which stretched 10 ms ticks to ~17 ms
+                  timers.startTimerAtFixedRate(Tick.INSTANCE, settings.tick());
                   return new RaftPeer(ctx, settings, storage, transport, applyTo);
                 }));
   }
@@ -98,6 +101,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       PeerTransport transport,
       ActorRef<ApplyMsg> applyTo) {
     super(ctx);
+    ctx.setLoggerName(RaftPeer.class);
     this.storage = storage;
     this.transport = transport;
     this.applyTo = applyTo;
@@ -171,8 +175,9 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   private void noticeRoleChange() {
     if (core.role() == lastRole && core.term() == lastTerm) return;
     boolean wasLeader = lastRole == Role.LEADER;
-    if (core.role() != lastRole || core.isLeader()) {
-      getContext().getLog().info("n{} became {} at term {}", core.id(), core.role().name().toLowerCase(), core.term());
+    if (core.role() != lastRole || core.role() == Role.CANDIDATE) {
+      // one fixed shape for every role change: "n2 became leader at term 3"
+      getContext().getLog().info("n{} became {} at term {}", core.id(), core.role().name().toLowerCase(Locale.ROOT), core.term());
     }
     lastRole = core.role();
     lastTerm = core.term();

@@ -1,0 +1,711 @@
+package io.raftkv.testing;
+
+import io.raftkv.raft.ApplyMsg;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftPeer;
+import io.raftkv.storage.MemoryStorage;
+import io.raftkv.transport.SimNetwork;
+import io.raftkv.transport.SimPeerTransport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * The lab's Raft tester (raft1/test.go, raft1/server.go, tester1) over {@link SimNetwork}: a group
+ * of {@link RaftPeer}s with per-slot persisters, connectivity control, crash/restart with persister
+ * copies, the apply checker (agreement and order) and, in snapshot mode, the applier that snapshots
+ * every {@value #SNAPSHOT_INTERVAL} entries. Helpers keep the lab's names, steps and time limits.
+ *
+ * <p>Thread-safe: tests may drive it from several threads, as the lab's churn tests do. A failed
+ * check throws {@link AssertionError}; an apply error seen by an applier fails the next check
+ * (the lab's process exits at once). The seed (system property {@code raftkv.seed}, else random)
+ * is printed; it seeds the network, the peers and {@link #rand()}.
+ */
+public final class RaftTestCluster implements AutoCloseable {
+  /** The tester's nominal election timeout (RaftElectionTimeout). */
+  public static final Duration ELECTION_TIMEOUT = Duration.ofMillis(1000);
+
+  public static final int SNAPSHOT_INTERVAL = 10;
+  public static final int MAX_LOG_SIZE = 2000;
+  /** The lab's per-test limit, checked at {@link #end()}. */
+  public static final Duration TEST_LIMIT = Duration.ofSeconds(120);
+
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(2);
+
+  private final ActorTestKit kit;
+  private final int n;
+  private final boolean snapshotMode;
+  private final long seed;
+  private final SplittableRandom random;
+  private final RaftConfig raftConfig;
+  private final Duration tick;
+  private final ActorRef<SimNetwork.Command> net;
+  private final Slot[] slots;
+  private final long t0 = System.nanoTime();
+  private long beginNanos;
+  private long beginRpcs;
+  private int endCounter;
+  private int incarnations;
+  private volatile String applyError; // the first error any applier saw
+
+  /** One server slot: its ends, saved persister and current (or last) incarnation. */
+  private static final class Slot {
+    final String name;
+
+    Slot(String name) {
+      this.name = name;
+    }
+
+    List<String> ends = List.of();
+    boolean connected;
+    MemoryStorage saved;
+    Incarnation current; // null before the first start; kept (dead) after a crash
+  }
+
+  /** One run of a server: its actors and what its applier recorded (guarded by the cluster). */
+  private static final class Incarnation {
+    final int server;
+    volatile boolean alive = true;
+    volatile ActorRef<RaftPeer.Command> raft;
+    final Map<Long, Object> logs = new HashMap<>();
+    long lastApplied;
+
+    Incarnation(int server) {
+      this.server = server;
+    }
+  }
+
+  private long maxIndex;
+
+  public RaftTestCluster(ActorTestKit kit, int n, boolean reliable, boolean snapshotMode) {
+    this(kit, n, reliable, snapshotMode, RaftConfig.defaults(), Duration.ofMillis(10));
+  }
+
+  public RaftTestCluster(
+      ActorTestKit kit, int n, boolean reliable, boolean snapshotMode, RaftConfig raftConfig, Duration tick) {
+    this.kit = kit;
+    this.n = n;
+    this.snapshotMode = snapshotMode;
+    String s = System.getProperty("raftkv.seed");
+    this.seed = s != null && !s.isBlank() ? Long.parseLong(s.trim()) : System.nanoTime();
+    System.out.printf("raftkv.seed=%d (n=%d, reliable=%s, snapshots=%s)%n", seed, n, reliable, snapshotMode);
+    this.random = new SplittableRandom(seed);
+    this.raftConfig = raftConfig;
+    this.tick = tick;
+    this.net = kit.spawn(SimNetwork.create(seed, SimPeerTransport.WIRE));
+    this.slots = new Slot[n];
+    for (int i = 0; i < n; i++) {
+      slots[i] = new Slot(serverName(i));
+    }
+    // makeTest: long delays for RPCs to dead or disconnected peers
+    setLongDelays(true);
+    setReliable(reliable);
+    for (int i = 0; i < n; i++) startServer(i);
+    connectAll();
+  }
+
+  public static String serverName(int i) {
+    return "server-0-" + i;
+  }
+
+  public int n() {
+    return n;
+  }
+
+  public long seed() {
+    return seed;
+  }
+
+  // ---------------------------------------------------------------- randomness
+
+  public synchronized int rand() {
+    return random.nextInt(Integer.MAX_VALUE);
+  }
+
+  /** Uniform in {@code [0, bound)}. */
+  public synchronized int rand(int bound) {
+    return random.nextInt(bound);
+  }
+
+  /** A random string of {@code len} URL-safe characters (tester1's Randstring). */
+  public synchronized String randString(int len) {
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    StringBuilder b = new StringBuilder(len);
+    for (int i = 0; i < len; i++) b.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    return b.toString();
+  }
+
+  // ---------------------------------------------------------------- begin / end
+
+  public void begin(String description) {
+    synchronized (this) {
+      beginNanos = System.nanoTime();
+    }
+    beginRpcs = rpcTotal();
+    System.out.printf("%s (%s network)...%n", description, isReliable ? "reliable" : "unreliable");
+  }
+
+  /** The lab's End(): the pass line, and the 120 s limit since the cluster was made. */
+  public void end() {
+    checkApplyError();
+    checkTimeout();
+    double secs = (System.nanoTime() - beginNanos) / 1e9;
+    System.out.printf("  ... Passed --  time %4.1fs #peers %d #RPCs %5d #Ops %d (seed %d)%n",
+        secs, n, rpcTotal() - beginRpcs, 0, seed);
+  }
+
+  public void checkTimeout() {
+    long elapsed = System.nanoTime() - t0;
+    if (elapsed > TEST_LIMIT.toNanos()) fail("test took longer than 120 seconds");
+  }
+
+  // ---------------------------------------------------------------- network settings
+
+  private volatile boolean isReliable = true;
+
+  public void setReliable(boolean reliable) {
+    isReliable = reliable;
+    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetReliable(reliable, r));
+  }
+
+  public boolean isReliable() {
+    return isReliable;
+  }
+
+  public void setLongReordering(boolean on) {
+    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetLongReordering(on, r));
+  }
+
+  public void setLongDelays(boolean on) {
+    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetLongDelays(on, r));
+  }
+
+  public SimNetwork.Stats stats() {
+    return ask(net, SimNetwork.GetStats::new);
+  }
+
+  /** Every request that entered the network, dropped ones included. */
+  public long rpcTotal() {
+    return stats().rpcs();
+  }
+
+  public long bytesTotal() {
+    return stats().bytes();
+  }
+
+  /** Requests dispatched to server {@code i}, across its incarnations. */
+  public long rpcCount(int i) {
+    return stats().incoming(serverName(i));
+  }
+
+  /** The sum over servers of incoming RPCs (TestCount3B's rpcs()). */
+  public long rpcsIncoming() {
+    SimNetwork.Stats s = stats();
+    long total = 0;
+    for (int i = 0; i < n; i++) total += s.incoming(serverName(i));
+    return total;
+  }
+
+  // ---------------------------------------------------------------- connectivity (§3.3)
+
+  public synchronized boolean isConnected(int i) {
+    return slots[i].connected;
+  }
+
+  public synchronized boolean isAlive(int i) {
+    Incarnation inc = slots[i].current;
+    return inc != null && inc.alive;
+  }
+
+  public void connectOne(int i) {
+    Map<String, Boolean> changes = new HashMap<>();
+    synchronized (this) {
+      connect(i, all(), changes);
+    }
+    enable(changes);
+  }
+
+  public void disconnectAll(int i) {
+    Map<String, Boolean> changes = new HashMap<>();
+    synchronized (this) {
+      disconnect(i, all(), changes);
+    }
+    enable(changes);
+  }
+
+  public void connectAll() {
+    Map<String, Boolean> changes = new HashMap<>();
+    synchronized (this) {
+      for (int i = 0; i < n; i++) connect(i, all(), changes);
+    }
+    enable(changes);
+  }
+
+  /** Connects each side within itself and cuts it from the other; either may be empty. */
+  public void partition(int[] p1, int[] p2) {
+    Map<String, Boolean> changes = new HashMap<>();
+    synchronized (this) {
+      for (int i : p1) {
+        disconnect(i, p2, changes);
+        connect(i, p1, changes);
+      }
+      for (int i : p2) {
+        disconnect(i, p1, changes);
+        connect(i, p2, changes);
+      }
+    }
+    enable(changes);
+  }
+
+  private int[] all() {
+    int[] a = new int[n];
+    for (int i = 0; i < n; i++) a[i] = i;
+    return a;
+  }
+
+  private void connect(int i, int[] to, Map<String, Boolean> changes) {
+    slots[i].connected = true;
+    for (int j : to) {
+      if (slots[j].connected) {
+        changes.put(slots[i].ends.get(j), true);
+        changes.put(slots[j].ends.get(i), true);
+      }
+    }
+  }
+
+  private void disconnect(int i, int[] from, Map<String, Boolean> changes) {
+    slots[i].connected = false;
+    for (int j : from) {
+      if (!slots[i].ends.isEmpty()) changes.put(slots[i].ends.get(j), false);
+      if (!slots[j].ends.isEmpty()) changes.put(slots[j].ends.get(i), false);
+    }
+  }
+
+  private void enable(Map<String, Boolean> changes) {
+    if (!changes.isEmpty()) ask(net, (ActorRef<Done> r) -> new SimNetwork.Enable(changes, r));
+  }
+
+  // ---------------------------------------------------------------- crash and restart (§3.4)
+
+  /** ShutdownServer: cut off, unregister, keep a copy of what was persisted, kill. */
+  public void crash(int i) {
+    disconnectAll(i);
+    ask(net, (ActorRef<Done> r) -> new SimNetwork.DeleteServer(serverName(i), r));
+    Incarnation dying;
+    synchronized (this) {
+      Slot s = slots[i];
+      // the dying instance keeps writing into the old object; nobody reads it again
+      if (s.saved != null) s.saved = s.saved.copy();
+      dying = s.current;
+      if (dying != null && !dying.alive) dying = null;
+      if (dying != null) dying.alive = false;
+    }
+    if (dying != null) dying.raft.tell(RaftPeer.Kill.INSTANCE);
+  }
+
+  /** Crashes every server. */
+  public void shutdown() {
+    for (int i = 0; i < n; i++) crash(i);
+  }
+
+  /**
+   * StartServer: a new incarnation with brand-new (disabled) ends and a copy of the saved
+   * persister. It is not connected.
+   */
+  public void startServer(int i) {
+    if (isAlive(i)) crash(i);
+    List<String> ends = new ArrayList<>();
+    synchronized (this) {
+      for (int j = 0; j < n; j++) ends.add("end-" + (endCounter++) + "-" + i + "to" + j);
+    }
+    for (int j = 0; j < n; j++) {
+      String end = ends.get(j);
+      String to = serverName(j);
+      ask(net, (ActorRef<Done> r) -> new SimNetwork.MakeEnd(end, to, r));
+    }
+    Incarnation inc = new Incarnation(i);
+    MemoryStorage storage;
+    long peerSeed;
+    synchronized (this) {
+      Slot s = slots[i];
+      s.saved = s.saved == null ? new MemoryStorage() : s.saved.copy();
+      storage = s.saved;
+      s.ends = List.copyOf(ends);
+      s.current = inc;
+      peerSeed = seed * 1_000_003L + (++incarnations) * 101L + i;
+    }
+    if (snapshotMode) {
+      byte[] snap = storage.readSnapshot();
+      if (snap.length > 0) {
+        // mimic a service restoring its state before Raft delivers anything
+        String err = ingestSnapshot(inc, snap, -1);
+        if (err != null) fail(err);
+      }
+    }
+    SimPeerTransport transport = new SimPeerTransport(net, i, ends);
+    ActorRef<ApplyMsg> applier = kit.spawn(applier(inc));
+    RaftPeer.Settings settings = new RaftPeer.Settings(i, n, raftConfig, tick, peerSeed);
+    ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
+    inc.raft = raft;
+    transport.bind(raft);
+    ask(net, (ActorRef<Done> r) -> new SimNetwork.AddServer(serverName(i), transport.service(), r));
+  }
+
+  /** StartServers: start every server, then connect all. */
+  public void startServers() {
+    for (int i = 0; i < n; i++) startServer(i);
+    connectAll();
+  }
+
+  /** The Raft tester's restart: StartServer + ConnectAll (reconnects everyone). */
+  public void restart(int i) {
+    startServer(i);
+    connectAll();
+  }
+
+  /** The maximum over servers of the current persister's raft state size. */
+  public synchronized long logSize() {
+    long max = 0;
+    for (Slot s : slots) if (s.saved != null) max = Math.max(max, s.saved.raftStateSize());
+    return max;
+  }
+
+  public synchronized long snapshotSize() {
+    long max = 0;
+    for (Slot s : slots) if (s.saved != null) max = Math.max(max, s.saved.snapshotSize());
+    return max;
+  }
+
+  // ---------------------------------------------------------------- the Raft API
+
+  /** Start(cmd) on server {@code i}; a dead server answers not-leader. */
+  public RaftPeer.StartResult start(int i, Object cmd) {
+    Incarnation inc = incarnation(i);
+    if (inc == null || !inc.alive) return new RaftPeer.StartResult(-1, -1, false);
+    byte[] bytes = Commands.encode(cmd);
+    try {
+      return ask(inc.raft, (ActorRef<RaftPeer.StartResult> r) -> new RaftPeer.Start(bytes, r));
+    } catch (RuntimeException e) {
+      if (!inc.alive) return new RaftPeer.StartResult(-1, -1, false); // killed meanwhile
+      throw e;
+    }
+  }
+
+  /** GetState(): (term, isLeader); a dead server answers (-1, false). */
+  public RaftPeer.State state(int i) {
+    Incarnation inc = incarnation(i);
+    if (inc == null || !inc.alive) return null;
+    try {
+      return ask(inc.raft, RaftPeer.GetState::new);
+    } catch (RuntimeException e) {
+      if (!inc.alive) return null;
+      throw e;
+    }
+  }
+
+  public long term(int i) {
+    RaftPeer.State s = state(i);
+    return s == null ? -1 : s.term();
+  }
+
+  public boolean isLeader(int i) {
+    RaftPeer.State s = state(i);
+    return s != null && s.isLeader();
+  }
+
+  private synchronized Incarnation incarnation(int i) {
+    return slots[i].current;
+  }
+
+  // ---------------------------------------------------------------- checkers (§6.2)
+
+  /** Up to 10 rounds of 450–549 ms: the leader of the highest term among connected servers. */
+  public int checkOneLeader() {
+    for (int iters = 0; iters < 10; iters++) {
+      sleep(450 + rand(100));
+      TreeMap<Long, List<Integer>> leaders = new TreeMap<>();
+      for (int i = 0; i < n; i++) {
+        if (isConnected(i)) {
+          RaftPeer.State s = state(i);
+          if (s != null && s.isLeader()) leaders.computeIfAbsent(s.term(), t -> new ArrayList<>()).add(i);
+        }
+      }
+      for (Map.Entry<Long, List<Integer>> e : leaders.entrySet()) {
+        if (e.getValue().size() > 1)
+          fail("term " + e.getKey() + " has " + e.getValue().size() + " (>1) leaders");
+      }
+      if (!leaders.isEmpty()) return leaders.lastEntry().getValue().get(0);
+    }
+    fail("expected one leader, got none");
+    return -1;
+  }
+
+  /** All connected servers agree on the term; returns it. */
+  public long checkTerms() {
+    long term = -1;
+    for (int i = 0; i < n; i++) {
+      if (isConnected(i) && isAlive(i)) {
+        long t = term(i);
+        if (term == -1) {
+          term = t;
+        } else if (term != t) {
+          fail("servers disagree on term");
+        }
+      }
+    }
+    return term;
+  }
+
+  public void checkNoLeader() {
+    for (int i = 0; i < n; i++) {
+      if (isConnected(i) && isLeader(i)) fail("expected no leader among connected servers, but " + i + " claims to be leader");
+    }
+  }
+
+  /** How many servers (dead and disconnected included) applied {@code index}, and the command. */
+  public record Committed(int count, Object cmd) {}
+
+  public Committed nCommitted(long index) {
+    checkApplyError();
+    synchronized (this) {
+      int count = 0;
+      Object cmd = null;
+      for (int i = 0; i < n; i++) {
+        Incarnation inc = slots[i].current;
+        if (inc == null || !inc.logs.containsKey(index)) continue;
+        Object cmd1 = inc.logs.get(index);
+        if (count > 0 && !Objects.equals(cmd, cmd1))
+          fail("committed values do not match: index " + index + ", " + cmd + ", " + cmd1);
+        count++;
+        cmd = cmd1;
+      }
+      return new Committed(count, cmd);
+    }
+  }
+
+  public void checkNoAgreement(long index) {
+    int c = nCommitted(index).count();
+    if (c > 0) fail(c + " committed but no majority");
+  }
+
+  /** The biggest index any applier recorded. */
+  public synchronized long maxIndex() {
+    return maxIndex;
+  }
+
+  /**
+   * Agreement on {@code cmd} by at least {@code expectedServers}: tries connected live servers in
+   * turn until one accepts, then waits up to 2 s for the commit; retries (if {@code retry}) for up
+   * to 10 s in all. Returns the index.
+   */
+  public long one(Object cmd, int expectedServers, boolean retry) {
+    long t0 = System.nanoTime();
+    int starts = 0;
+    while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10)) {
+      long index = -1;
+      for (int k = 0; k < n; k++) {
+        starts = (starts + 1) % n;
+        if (isConnected(starts) && isAlive(starts)) {
+          RaftPeer.StartResult r = start(starts, cmd);
+          if (r.isLeader()) {
+            index = r.index();
+            break;
+          }
+        }
+      }
+      if (index != -1) {
+        long t1 = System.nanoTime();
+        while (System.nanoTime() - t1 < TimeUnit.SECONDS.toNanos(2)) {
+          Committed c = nCommitted(index);
+          if (c.count() > 0 && c.count() >= expectedServers && Objects.equals(c.cmd(), cmd)) return index;
+          sleep(20);
+        }
+        if (!retry) fail("one(" + abbreviate(cmd) + ") failed to reach agreement");
+      } else {
+        sleep(50);
+      }
+    }
+    fail("one(" + abbreviate(cmd) + ") failed to reach agreement");
+    return -1;
+  }
+
+  /** The marker {@link #waitFor} returns when some server's term passed {@code startTerm}. */
+  public static final Integer TERM_MOVED = -1;
+
+  /**
+   * The lab's wait(): polls (10 ms doubling to 1 s, 30 times) until {@code count} servers applied
+   * {@code index}; returns the command, or {@link #TERM_MOVED} if a term passed {@code startTerm}.
+   */
+  public Object waitFor(long index, int count, long startTerm) {
+    long to = 10;
+    for (int iters = 0; iters < 30; iters++) {
+      if (nCommitted(index).count() >= count) break;
+      sleep(to);
+      if (to < 1000) to *= 2;
+      if (startTerm > -1) {
+        for (int i = 0; i < n; i++) {
+          if (term(i) > startTerm) return TERM_MOVED; // the term moved on: no guarantee of a commit
+        }
+      }
+    }
+    Committed c = nCommitted(index);
+    if (c.count() < count) fail("only " + c.count() + " decided for index " + index + "; wanted " + count);
+    return c.cmd();
+  }
+
+  // ---------------------------------------------------------------- appliers (§6.1)
+
+  private Behavior<ApplyMsg> applier(Incarnation inc) {
+    return Behaviors.receive(ApplyMsg.class)
+        .onMessage(ApplyMsg.Command.class, m -> {
+          onCommand(inc, m);
+          return Behaviors.same();
+        })
+        .onMessage(ApplyMsg.SnapshotInstalled.class, m -> {
+          String err = ingestSnapshot(inc, m.data(), m.index());
+          if (err != null) applyFailed(err);
+          return Behaviors.same();
+        })
+        .onMessageEquals(ApplyMsg.Stopped.INSTANCE, Behaviors::stopped)
+        .onAnyMessage(m -> Behaviors.same()) // leadership news
+        .build();
+  }
+
+  private void onCommand(Incarnation inc, ApplyMsg.Command m) {
+    Object cmd = Commands.decode(m.command());
+    String err = null;
+    byte[] snapshot = null;
+    synchronized (this) {
+      if (snapshotMode && m.index() != inc.lastApplied + 1) {
+        err = "server " + inc.server + " apply out of order, expected index " + (inc.lastApplied + 1) + ", got " + m.index();
+      }
+      String e2 = checkLogs(inc, m.index(), cmd);
+      if (err == null) err = e2;
+      inc.lastApplied = m.index();
+      if (snapshotMode && (m.index() + 1) % SNAPSHOT_INTERVAL == 0) {
+        List<Object> xlog = new ArrayList<>();
+        for (long j = 0; j <= m.index(); j++) xlog.add(inc.logs.get(j));
+        snapshot = Commands.encodeSnapshot(m.index(), xlog);
+      }
+    }
+    if (err != null) applyFailed(err);
+    if (snapshot != null) inc.raft.tell(new RaftPeer.TakeSnapshot(m.index(), snapshot));
+  }
+
+  /** Agreement with every server's record, and this server's order. Caller holds the lock. */
+  private String checkLogs(Incarnation inc, long index, Object cmd) {
+    String err = null;
+    for (int j = 0; j < n; j++) {
+      Incarnation other = slots[j].current;
+      if (other != null && other.logs.containsKey(index) && !Objects.equals(other.logs.get(index), cmd)) {
+        err = "commit index=" + index + " server=" + inc.server + " " + abbreviate(cmd) + " != server=" + j + " "
+            + abbreviate(other.logs.get(index));
+      }
+    }
+    boolean prevOk = inc.logs.containsKey(index - 1);
+    inc.logs.put(index, cmd);
+    if (index > maxIndex) maxIndex = index;
+    if (err == null && index > 1 && !prevOk) err = "server " + inc.server + " apply out of order " + index;
+    return err;
+  }
+
+  /** Loads the tester's snapshot into the incarnation's log map. */
+  private String ingestSnapshot(Incarnation inc, byte[] data, long snapshotIndex) {
+    Commands.TesterSnapshot s;
+    try {
+      s = Commands.decodeSnapshot(data);
+    } catch (RuntimeException e) {
+      return "snapshot decode error: " + e.getMessage();
+    }
+    if (snapshotIndex != -1 && snapshotIndex != s.lastIncludedIndex())
+      return "server " + inc.server + " snapshot doesn't match m.SnapshotIndex";
+    synchronized (this) {
+      if (s.lastIncludedIndex() < inc.lastApplied)
+        return "server " + inc.server + " snapshot at " + s.lastIncludedIndex() + " moves the service back from " + inc.lastApplied;
+      for (int j = 0; j < s.commands().size(); j++) inc.logs.put((long) j, s.commands().get(j));
+      inc.lastApplied = s.lastIncludedIndex();
+    }
+    return null;
+  }
+
+  private void applyFailed(String err) {
+    System.out.println("apply error: " + err + " (seed " + seed + ")");
+    synchronized (this) {
+      if (applyError == null) applyError = err;
+    }
+  }
+
+  private void checkApplyError() {
+    String err = applyError;
+    if (err != null) fail("apply error: " + err);
+  }
+
+  // ---------------------------------------------------------------- cleanup
+
+  @Override
+  public void close() {
+    for (int i = 0; i < n; i++) {
+      Incarnation inc = incarnation(i);
+      if (inc != null && inc.alive) {
+        inc.alive = false;
+        inc.raft.tell(RaftPeer.Kill.INSTANCE);
+      }
+    }
+    try {
+      ask(net, SimNetwork.Cleanup::new);
+    } finally {
+      kit.stop(net);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  public void fail(String message) {
+    throw new AssertionError(message + " (raftkv.seed=" + seed + ")");
+  }
+
+  private <T, M> T ask(RecipientRef<M> to, Function<ActorRef<T>, M> msg) {
+    CompletionStage<T> s = AskPattern.ask(to, msg::apply, ASK_TIMEOUT, kit.scheduler());
+    try {
+      return s.toCompletableFuture().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("ask failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  private static String abbreviate(Object cmd) {
+    String s = String.valueOf(cmd);
+    return s.length() > 40 ? s.substring(0, 37) + "..." : s;
+  }
+
+  public static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static void sleep(Duration d) {
+    sleep(d.toMillis());
+  }
+}
