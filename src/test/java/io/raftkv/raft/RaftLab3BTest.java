@@ -15,9 +15,12 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /** The lab's Part 3B tests (log replication), step by step (lab-tests-spec §7.2). */
 @Timeout(180)
+@Execution(ExecutionMode.CONCURRENT) // each test has its own cluster and network
 class RaftLab3BTest {
   static final ActorTestKit kit = ActorTestKit.create();
 

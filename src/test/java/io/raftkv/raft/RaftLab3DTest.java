@@ -8,12 +8,15 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The lab's Part 3D tests (snapshots; the tester snapshots every 10 entries), step by step
  * (lab-tests-spec §7.4).
  */
 @Timeout(180)
+@Execution(ExecutionMode.CONCURRENT) // each test has its own cluster and network
 class RaftLab3DTest {
   static final ActorTestKit kit = ActorTestKit.create();
 

@@ -45,6 +45,7 @@ public final class RaftTestCluster implements AutoCloseable {
   /** The lab's per-test limit, checked at {@link #end()}. */
   public static final Duration TEST_LIMIT = Duration.ofSeconds(120);
 
+  static final boolean DEBUG_SLOW = Boolean.getBoolean("raftkv.debugOne");
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(2);
 
   private final ActorTestKit kit;
@@ -80,7 +81,7 @@ public final class RaftTestCluster implements AutoCloseable {
   /** One run of a server: its actors and what its applier recorded (guarded by the cluster). */
   private static final class Incarnation {
     final int server;
-    volatile boolean alive = true;
+    volatile boolean alive; // set once raft is spawned: other threads may look meanwhile
     volatile ActorRef<RaftPeer.Command> raft;
     final Map<Long, Object> logs = new HashMap<>();
     long lastApplied;
@@ -362,6 +363,7 @@ public final class RaftTestCluster implements AutoCloseable {
     RaftPeer.Settings settings = new RaftPeer.Settings(i, n, raftConfig, tick, peerSeed);
     ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
     inc.raft = raft;
+    inc.alive = true;
     transport.bind(raft);
     ask(net, (ActorRef<Done> r) -> new SimNetwork.AddServer(serverName(i), transport.service(), r));
   }
@@ -532,7 +534,10 @@ public final class RaftTestCluster implements AutoCloseable {
         long t1 = System.nanoTime();
         while (System.nanoTime() - t1 < TimeUnit.SECONDS.toNanos(2)) {
           Committed c = nCommitted(index);
-          if (c.count() > 0 && c.count() >= expectedServers && Objects.equals(c.cmd(), cmd)) return index;
+          if (c.count() > 0 && c.count() >= expectedServers && Objects.equals(c.cmd(), cmd)) {
+            if (DEBUG_SLOW) System.out.printf("%tT.%<tL one(%s,%d) took %d ms, index %d%n", System.currentTimeMillis(), abbreviate(cmd), expectedServers, (System.nanoTime() - t0) / 1_000_000, index);
+            return index;
+          }
           sleep(20);
         }
         if (!retry) fail("one(" + abbreviate(cmd) + ") failed to reach agreement");
