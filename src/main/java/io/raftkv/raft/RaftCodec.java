@@ -208,7 +208,7 @@ public final class RaftCodec {
 
     public byte[] bytes() {
       long len = varint();
-      if (len > remaining()) throw new CorruptDataException("byte string of " + len + " exceeds input");
+      if (len < 0 || len > remaining()) throw new CorruptDataException("byte string of " + len + " exceeds input");
       byte[] b = java.util.Arrays.copyOfRange(buf, pos, pos + (int) len);
       pos += (int) len;
       return b;

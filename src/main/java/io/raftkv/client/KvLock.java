@@ -1,0 +1,65 @@
+package io.raftkv.client;
+
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A lock kept in the KV store under key {@code name}, using only Get and the versioned Put: the
+ * value is the holder's id, or "" when free. Blocking: for threads outside any actor. Clients are
+ * assumed not to crash while holding it (no leases).
+ *
+ * <p>ErrMaybe from the acquiring or releasing Put is resolved by reading the key again: the value
+ * tells whether our write happened.
+ */
+public final class KvLock {
+  private static final String FREE = "";
+  private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+  private final KvClient client;
+  private final String name;
+  private final String id;
+
+  public KvLock(KvClient client, String name) {
+    this.client = client;
+    this.name = name;
+    StringBuilder sb = new StringBuilder(8);
+    for (int i = 0; i < 8; i++) sb.append(ALPHABET.charAt(ThreadLocalRandom.current().nextInt(ALPHABET.length())));
+    this.id = sb.toString();
+  }
+
+  /** Blocks until this lock instance holds the lock. */
+  public void acquire() {
+    while (true) {
+      KvClient.Result cur = client.getSync(name);
+      if (cur.err() == KvClient.Err.OK && id.equals(cur.value())) return; // an ErrMaybe put did happen
+      boolean free = cur.err() == KvClient.Err.ErrNoKey || FREE.equals(cur.value());
+      if (free) {
+        long version = cur.err() == KvClient.Err.ErrNoKey ? 0 : cur.version();
+        KvClient.Result put = client.putSync(name, id, version);
+        if (put.err() == KvClient.Err.OK) return;
+        if (put.err() == KvClient.Err.ErrMaybe) continue; // re-read decides
+        if (put.err() == KvClient.Err.ErrVersion || put.err() == KvClient.Err.ErrNoKey) continue;
+      }
+      pause();
+    }
+  }
+
+  /** Releases the lock held by this instance; a no-op if it does not hold it. */
+  public void release() {
+    while (true) {
+      KvClient.Result cur = client.getSync(name);
+      if (cur.err() != KvClient.Err.OK || !id.equals(cur.value())) return;
+      KvClient.Result put = client.putSync(name, FREE, cur.version());
+      if (put.err() == KvClient.Err.OK) return;
+      // ErrMaybe or ErrVersion: the re-read tells whether we still hold it
+    }
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(10);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while acquiring a lock", e);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package io.raftkv.kv;
+
+import io.raftkv.raft.RaftCodec;
+import java.nio.charset.StandardCharsets;
+import java.util.OptionalLong;
+
+/**
+ * The binary form of {@link KvOp}s (what goes into the Raft log) and {@link KvResult}s: a format
+ * version byte, a tag, then varint-framed fields; strings are UTF-8.
+ */
+public final class KvCodec {
+  private KvCodec() {}
+
+  static final int VERSION = 1;
+  private static final int GET = 1;
+  private static final int PUT = 2;
+  private static final int APPEND = 3;
+  private static final int DELETE = 4;
+
+  /** Bytes that are not a well-formed op, result or snapshot of this format. */
+  public static final class MalformedException extends RuntimeException {
+    public MalformedException(String message) {
+      super(message);
+    }
+
+    MalformedException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  public static byte[] encode(KvOp op) {
+    RaftCodec.Writer w = new RaftCodec.Writer().u8(VERSION);
+    if (op instanceof KvOp.Get g) {
+      w.u8(GET);
+      string(w, g.key());
+    } else if (op instanceof KvOp.Put p) {
+      w.u8(PUT);
+      string(w, p.key());
+      string(w, p.value());
+      optionalVersion(w, p.version());
+      session(w, p.clientId(), p.seq());
+    } else if (op instanceof KvOp.Append a) {
+      w.u8(APPEND);
+      string(w, a.key());
+      string(w, a.value());
+      session(w, a.clientId(), a.seq());
+    } else if (op instanceof KvOp.Delete d) {
+      w.u8(DELETE);
+      string(w, d.key());
+      optionalVersion(w, d.version());
+      session(w, d.clientId(), d.seq());
+    } else {
+      throw new IllegalArgumentException("unknown op " + op);
+    }
+    return w.toByteArray();
+  }
+
+  public static KvOp decodeOp(byte[] bytes) {
+    try {
+      RaftCodec.Reader r = reader(bytes);
+      int tag = r.u8();
+      KvOp op =
+          switch (tag) {
+            case GET -> new KvOp.Get(string(r));
+            case PUT -> new KvOp.Put(string(r), string(r), optionalVersion(r), r.varintSigned(), r.varint());
+            case APPEND -> new KvOp.Append(string(r), string(r), r.varintSigned(), r.varint());
+            case DELETE -> new KvOp.Delete(string(r), optionalVersion(r), r.varintSigned(), r.varint());
+            default -> throw new MalformedException("unknown KV op tag " + tag);
+          };
+      r.expectEnd();
+      return op;
+    } catch (RaftCodec.CorruptDataException | IllegalArgumentException e) {
+      throw new MalformedException("malformed KV op: " + e.getMessage(), e);
+    }
+  }
+
+  public static byte[] encode(KvResult result) {
+    RaftCodec.Writer w = new RaftCodec.Writer().u8(VERSION).u8(result.err().ordinal());
+    string(w, result.value());
+    return w.varint(result.version()).toByteArray();
+  }
+
+  public static KvResult decodeResult(byte[] bytes) {
+    try {
+      RaftCodec.Reader r = reader(bytes);
+      int err = r.u8();
+      if (err >= KvResult.Err.values().length) throw new MalformedException("unknown KV error code " + err);
+      KvResult result = new KvResult(KvResult.Err.values()[err], string(r), r.varint());
+      r.expectEnd();
+      return result;
+    } catch (RaftCodec.CorruptDataException e) {
+      throw new MalformedException("malformed KV result: " + e.getMessage(), e);
+    }
+  }
+
+  static RaftCodec.Reader reader(byte[] bytes) {
+    RaftCodec.Reader r = new RaftCodec.Reader(bytes);
+    int version = r.u8();
+    if (version != VERSION) throw new MalformedException("unsupported KV format version " + version);
+    return r;
+  }
+
+  static void string(RaftCodec.Writer w, String s) {
+    w.bytes(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String string(RaftCodec.Reader r) {
+    return new String(r.bytes(), StandardCharsets.UTF_8);
+  }
+
+  private static void optionalVersion(RaftCodec.Writer w, OptionalLong v) {
+    if (v.isPresent()) w.u8(1).varint(v.getAsLong());
+    else w.u8(0);
+  }
+
+  private static OptionalLong optionalVersion(RaftCodec.Reader r) {
+    int present = r.u8();
+    return switch (present) {
+      case 0 -> OptionalLong.empty();
+      case 1 -> OptionalLong.of(r.varint());
+      default -> throw new MalformedException("bad version flag " + present);
+    };
+  }
+
+  private static void session(RaftCodec.Writer w, long clientId, long seq) {
+    w.varintSigned(clientId).varint(seq);
+  }
+}

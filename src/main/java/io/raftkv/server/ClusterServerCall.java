@@ -1,0 +1,82 @@
+package io.raftkv.server;
+
+import io.raftkv.client.ServerCall;
+import io.raftkv.kv.KvCodec;
+import io.raftkv.kv.KvOp;
+import io.raftkv.kv.KvServer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * How a {@link io.raftkv.client.KvClient} reaches the nodes of a group from any ActorSystem of the
+ * cluster: it follows the Receptionist's listing of every node's {@link KvGateway} and asks them.
+ * A node not (yet) listed answers as if unreachable, so the Clerk moves on to the next one.
+ */
+public final class ClusterServerCall implements ServerCall {
+  private final ActorSystem<?> system;
+  private final Duration timeout;
+  private final AtomicReferenceArray<ActorRef<KvGateway.Forward>> gateways;
+
+  private ClusterServerCall(ActorSystem<?> system, int n, Duration timeout) {
+    this.system = system;
+    this.timeout = timeout;
+    this.gateways = new AtomicReferenceArray<>(n);
+  }
+
+  /** Starts following the {@code n} gateways of {@code group} in {@code system}. */
+  public static ClusterServerCall create(ActorSystem<?> system, String group, int n, Duration timeout) {
+    ClusterServerCall call = new ClusterServerCall(system, n, timeout);
+    system.systemActorOf(call.directory(group), "raftkv-" + group + "-clients-" + java.util.UUID.randomUUID(), Props.empty());
+    return call;
+  }
+
+  public int size() {
+    return gateways.length();
+  }
+
+  /** True once every node's gateway is listed. */
+  public boolean allKnown() {
+    for (int i = 0; i < gateways.length(); i++) if (gateways.get(i) == null) return false;
+    return true;
+  }
+
+  @Override
+  public CompletionStage<KvServer.Reply> call(int server, KvOp op) {
+    ActorRef<KvGateway.Forward> to = gateways.get(server);
+    if (to == null) return CompletableFuture.failedFuture(new IllegalStateException("node " + server + " not reachable yet"));
+    byte[] bytes = KvCodec.encode(op);
+    return AskPattern.<KvGateway.Forward, KvGateway.Answer>ask(
+            to, replyTo -> new KvGateway.Forward(bytes, replyTo), timeout, system.scheduler())
+        .thenApply(KvGateway::toReply);
+  }
+
+  private Behavior<Receptionist.Listing> directory(String group) {
+    return Behaviors.setup(
+        ctx -> {
+          for (int i = 0; i < gateways.length(); i++) {
+            ctx.getSystem().receptionist().tell(Receptionist.subscribe(KvGateway.key(group, i), ctx.getSelf()));
+          }
+          return Behaviors.receiveMessage(
+              listing -> {
+                for (int i = 0; i < gateways.length(); i++) {
+                  ServiceKey<KvGateway.Forward> key = KvGateway.key(group, i);
+                  if (listing.isForKey(key)) {
+                    // Several during a restart (old and new incarnation): any live one will do.
+                    gateways.set(i, listing.getServiceInstances(key).stream().reduce((a, b) -> b).orElse(null));
+                  }
+                }
+                return Behaviors.same();
+              });
+        });
+  }
+}

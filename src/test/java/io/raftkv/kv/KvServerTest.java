@@ -1,0 +1,80 @@
+package io.raftkv.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.raftkv.client.KvClient;
+import io.raftkv.client.ServerCall;
+import io.raftkv.raft.PeerTransport;
+import io.raftkv.raft.RaftPeer;
+import io.raftkv.rsm.Rsm;
+import io.raftkv.storage.MemoryStorage;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** A 3-replica KV group over a direct in-memory transport, driven by the Clerk. */
+@Timeout(60)
+class KvServerTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+
+  @AfterAll
+  static void done() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void clerkWritesAndReadsThroughTheLeaderAndSnapshotsCompactTheLog() {
+    int n = 3;
+    AtomicReferenceArray<ActorRef<RaftPeer.Command>> rafts = new AtomicReferenceArray<>(n);
+    PeerTransport transport =
+        e -> {
+          ActorRef<RaftPeer.Command> to = rafts.get(e.to());
+          if (to != null) to.tell(new RaftPeer.Inbound(e.from(), e.message()));
+        };
+    MemoryStorage[] storages = new MemoryStorage[n];
+    @SuppressWarnings("unchecked")
+    ActorRef<KvServer.Command>[] servers = new ActorRef[n];
+    TestProbe<ActorRef<Rsm.Command>> rsmProbe = testKit.createTestProbe();
+    TestProbe<ActorRef<RaftPeer.Command>> raftProbe = testKit.createTestProbe();
+    for (int i = 0; i < n; i++) {
+      storages[i] = new MemoryStorage();
+      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(RaftPeer.Settings.of(i, n), 2000), storages[i], transport));
+      servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
+      rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));
+      rafts.set(i, raftProbe.receiveMessage());
+    }
+    ServerCall call =
+        (server, op) ->
+            AskPattern.<KvServer.Command, KvServer.Reply>ask(
+                    servers[server], r -> new KvServer.Request(op, r), Duration.ofSeconds(2), testKit.scheduler())
+                .exceptionally(failure -> KvServer.Reply.Timeout.INSTANCE);
+    KvClient clerk = new KvClient(call, n);
+
+    assertEquals(KvClient.Err.ErrNoKey, clerk.getSync("x").err());
+    assertEquals(KvClient.Err.OK, clerk.putSync("x", "1", 0).err());
+    assertEquals(KvClient.Err.ErrVersion, clerk.putSync("x", "2", 0).err());
+    assertEquals(new KvClient.Result(KvClient.Err.OK, "1", 1), clerk.getSync("x"));
+    for (int i = 0; i < 200; i++) assertEquals(KvClient.Err.OK, clerk.appendSync("log", "" + (i % 10)).err());
+    KvClient.Result log = clerk.getSync("log");
+    assertEquals(200, log.value().length());
+    assertEquals(200, log.version());
+    assertEquals(KvClient.Err.OK, clerk.delete("x").toCompletableFuture().join().err());
+    assertEquals(KvClient.Err.ErrNoKey, clerk.getSync("x").err());
+    for (int i = 0; i < n; i++) {
+      assertTrue(storages[i].snapshotSize() > 0, "replica " + i + " took a snapshot");
+      assertTrue(storages[i].raftStateSize() < 2 * 2000, "replica " + i + " log " + storages[i].raftStateSize());
+    }
+    // the sharded service's snapshot is in the synchronous state machine's format
+    KvStateMachine reference = new KvStateMachine();
+    reference.restore(storages[0].readSnapshot());
+    KvResult fromSnapshot = KvCodec.decodeResult(reference.apply(KvCodec.encode(KvOp.get("log"))));
+    assertTrue(fromSnapshot.version() > 0 && fromSnapshot.version() <= 200);
+  }
+}
