@@ -165,6 +165,8 @@ public final class RaftTestCluster implements AutoCloseable {
   public void end() {
     checkApplyError();
     checkTimeout();
+    long bad = stats().untransmittable();
+    if (bad > 0) fail(bad + " messages could not be encoded for the wire (see the log)");
     double secs = (System.nanoTime() - beginNanos) / 1e9;
     System.out.printf("  ... Passed --  time %4.1fs #peers %d #RPCs %5d #Ops %d (seed %d)%n",
         secs, n, rpcTotal() - beginRpcs, 0, seed);
