@@ -2,6 +2,8 @@ package io.raftkv.storage;
 
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Ready;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Where one Raft peer keeps its persistent state: term, vote, log and snapshot.
@@ -18,6 +20,25 @@ public interface RaftStorage {
 
   /** Makes the persistent effects of {@code ready} durable. */
   void persist(Ready ready);
+
+  /**
+   * Like {@link #persist}, but returns at once: the stage completes once the effects of {@code
+   * ready} (and of every earlier call) are durable, or completes exceptionally if they cannot be
+   * made so (after which the storage accepts nothing more). Stages complete in call order, so the
+   * caller may send the messages of a Ready as soon as its stage completes. Calls still come from
+   * one thread at a time; size queries reflect every call made so far, durable or not.
+   *
+   * <p>Completion may run on a thread of the storage's own: callbacks must not block (an actor
+   * should {@code pipeToSelf}). The default persists synchronously on the caller's thread.
+   */
+  default CompletionStage<Void> persistAsync(Ready ready) {
+    try {
+      persist(ready);
+      return CompletableFuture.completedFuture(null);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
 
   /** Bytes of the encoded raft state (term, vote, log), as the lab's RaftStateSize. */
   long raftStateSize();

@@ -33,6 +33,12 @@ public final class KvHistoryChecks {
     assertLinearizable(label, rec.history(), budget, KvModel.lab());
   }
 
+  /** Checks the recorded history against {@code model}. */
+  public static void assertLinearizable(
+      String label, HistoryRecorder rec, Duration budget, KvModel model) {
+    assertLinearizable(label, rec.history(), budget, model);
+  }
+
   /** Checks {@code history} against {@code model}; see the class comment. */
   public static void assertLinearizable(
       String label,

@@ -2,6 +2,7 @@ package io.raftkv.testing.lin;
 
 import io.raftkv.testing.lin.KvModel.State;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,7 @@ final class KvHistoryGenerator {
   private final List<Request> requests = new ArrayList<>();
   private final PriorityQueue<Event> events =
       new PriorityQueue<>(
-          (a, b) -> a.time() != b.time() ? Long.compare(a.time(), b.time()) : Long.compare(a.seq(), b.seq()));
+          Comparator.comparingLong(Event::time).thenComparingLong(Event::seq));
   private final Map<Integer, Map<String, Long>> knownVersions = new HashMap<>();
   private final Map<Integer, Boolean> nextIsGet = new HashMap<>();
   private long seq;
@@ -100,7 +101,8 @@ final class KvHistoryGenerator {
     }
     List<Operation<KvInput, KvOutput>> ops = new ArrayList<>(requests.size());
     for (Request r : requests) {
-      ops.add(new Operation<>(r.client, r.input, r.call, r.ret == Operation.NEVER ? null : r.output, r.ret));
+      KvOutput out = r.ret == Operation.NEVER ? null : r.output;
+      ops.add(new Operation<>(r.client, r.input, r.call, out, r.ret));
     }
     return ops;
   }
@@ -215,7 +217,9 @@ final class KvHistoryGenerator {
     Map<String, Long> known = knownVersions.get(req.client);
     if (in(req, KvInput.Kind.GET) && !out.uncertain()) {
       known.put(req.input.key(), out.version());
-    } else if (in(req, KvInput.Kind.PUT) && out.err().equals(KvOutput.OK) && req.input.conditional()) {
+    } else if (in(req, KvInput.Kind.PUT)
+        && out.err().equals(KvOutput.OK)
+        && req.input.conditional()) {
       known.put(req.input.key(), req.input.version() + 1);
     }
     schedule(now + delay(), req.client, null, false);

@@ -24,6 +24,7 @@ import java.util.stream.IntStream;
  * shared pool of daemon threads (one per available processor).
  */
 public final class Linearizability {
+  private static final Duration CENTURY = Duration.ofDays(36_525);
   private static final int WORKERS = Math.max(1, Runtime.getRuntime().availableProcessors());
 
   private static final class PoolHolder {
@@ -56,7 +57,9 @@ public final class Linearizability {
   public static <S, I, O> CheckReport<I, O> checkDetailed(
       Model<S, I, O> model, List<Operation<I, O>> history, Duration timeout) {
     long start = System.nanoTime();
-    long deadline = start + Math.max(0, Math.min(timeout.toNanos(), Long.MAX_VALUE / 4));
+    // Anything beyond a century is "no limit"; it also keeps toNanos() from overflowing.
+    Duration capped = timeout.compareTo(CENTURY) > 0 ? CENTURY : timeout;
+    long deadline = start + Math.max(0, capped.toNanos());
     List<List<Operation<I, O>>> parts = model.partition(history);
     @SuppressWarnings("unchecked")
     PartitionReport<I, O>[] reports = new PartitionReport[parts.size()];
@@ -79,7 +82,8 @@ public final class Linearizability {
             try {
               reports[p] = searchOne(model, p, parts.get(p), deadline);
             } catch (RuntimeException | Error e) {
-              failure.compareAndSet(null, new IllegalStateException("model failed while checking", e));
+              failure.compareAndSet(
+                  null, new IllegalStateException("model failed while checking", e));
             } finally {
               done.countDown();
             }

@@ -214,6 +214,13 @@ class LinearizabilityTest {
   }
 
   @Test
+  void anEnormousBudgetMeansNoLimit() {
+    assertEquals(
+        CheckResult.OK,
+        Linearizability.check(REGISTER, List.of(op(0, 1, Reg.w(1))), Duration.ofSeconds(Long.MAX_VALUE)));
+  }
+
+  @Test
   void returnBeforeCallIsRejected() {
     assertThrows(IllegalArgumentException.class, () -> op(5, 4, Reg.w(1)));
   }

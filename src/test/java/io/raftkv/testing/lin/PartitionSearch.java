@@ -132,7 +132,8 @@ final class PartitionSearch<S, I, O> {
       unlift(undo.call());
       linearized.clear(undo.call().id);
       state = undo.before();
-      entry = tryOutcomes(undo.call(), undo.outcomes(), undo.outcome() + 1) ? head.next : undo.call().next;
+      boolean advanced = tryOutcomes(undo.call(), undo.outcomes(), undo.outcome() + 1);
+      entry = advanced ? head.next : undo.call().next;
     }
     return CheckResult.OK;
   }
@@ -253,6 +254,7 @@ final class PartitionSearch<S, I, O> {
     private final long[] zobrist;
     private long hash;
     private int fullWords; // words[0 .. fullWords) are all ones, words[fullWords] is not
+    private int end; // words[end ..) are all zero, words[end - 1] is not (or end == fullWords)
 
     record Snapshot(int fullWords, long[] rest) {}
 
@@ -264,9 +266,11 @@ final class PartitionSearch<S, I, O> {
     }
 
     void set(int id) {
-      words[id >>> 6] |= 1L << id;
+      int w = id >>> 6;
+      words[w] |= 1L << id;
       hash ^= zobrist[id];
       while (fullWords < words.length && words[fullWords] == -1L) fullWords++;
+      end = Math.max(end, Math.max(w + 1, fullWords));
     }
 
     void clear(int id) {
@@ -274,25 +278,20 @@ final class PartitionSearch<S, I, O> {
       words[w] &= ~(1L << id);
       hash ^= zobrist[id];
       if (w < fullWords) fullWords = w;
+      while (end > fullWords && words[end - 1] == 0) end--;
     }
 
     long hash() {
       return hash;
     }
 
-    private int end() {
-      int end = words.length;
-      while (end > fullWords && words[end - 1] == 0) end--;
-      return end;
-    }
-
     Snapshot snapshot() {
-      return new Snapshot(fullWords, Arrays.copyOfRange(words, fullWords, end()));
+      return new Snapshot(fullWords, Arrays.copyOfRange(words, fullWords, end));
     }
 
     boolean sameAs(Snapshot s) {
       return s.fullWords() == fullWords
-          && Arrays.equals(words, fullWords, end(), s.rest(), 0, s.rest().length);
+          && Arrays.equals(words, fullWords, end, s.rest(), 0, s.rest().length);
     }
   }
 }

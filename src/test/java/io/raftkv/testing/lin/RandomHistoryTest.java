@@ -49,8 +49,8 @@ class RandomHistoryTest {
     SplittableRandom r = new SplittableRandom(seed);
     var config =
         new KvHistoryGenerator.Config(
-            1 + r.nextInt(5), 1 + r.nextInt(3), 40 + r.nextInt(160), 1 + r.nextInt(20), false,
-            0.1, 0.03, 0.02);
+            1 + r.nextInt(5), 1 + r.nextInt(3), 40 + r.nextInt(120), 1 + r.nextInt(20), false,
+            0.05, 0.02, 0.01);
     return new Case(seed, config, KvHistoryGenerator.generate(config, r));
   }
 

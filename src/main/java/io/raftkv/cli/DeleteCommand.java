@@ -1,0 +1,28 @@
+package io.raftkv.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "delete",
+    description = {
+      "Delete a key. With --version N, only if the key's version is N.",
+      "Exactly once, even when retried on another endpoint."
+    })
+final class DeleteCommand extends ClientCommand {
+  @Parameters(index = "0", paramLabel = "KEY")
+  String key;
+
+  @Option(names = "--version", paramLabel = "N", description = "The version the key must have.")
+  Long version;
+
+  @Override
+  public Integer call() {
+    String path = keyPath(key);
+    if (version != null && version < 0) throw new ParameterException(spec.commandLine(), "--version must not be negative");
+    String query = "?client=" + newClientId() + "&seq=1" + (version != null ? "&version=" + version : "");
+    return finish(endpoints.client().send("DELETE", path + query, null, true));
+  }
+}

@@ -1,0 +1,94 @@
+package io.raftkv.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code raftkv}: the command line. The client subcommands talk to a cluster's HTTP API (see
+ * docs/http-api.md), trying the {@code --endpoints} in turn until one answers.
+ *
+ * <p>Exit codes: {@value #OK} success; {@value #REFUSED} the store refused (ErrNoKey, ErrVersion);
+ * {@value #UNAVAILABLE} no endpoint could answer, or a write's outcome is unknown (ErrMaybe);
+ * {@value #USAGE} a usage error (bad arguments, or input the server rejected as malformed or too
+ * large); {@value #SOFTWARE} an internal error.
+ */
+@Command(
+    name = "raftkv",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "A linearizable replicated key/value store: client commands over its HTTP API.",
+    // The demo and node subcommands (running servers) are added to this list too.
+    subcommands = {
+      GetCommand.class,
+      PutCommand.class,
+      AppendCommand.class,
+      DeleteCommand.class,
+      StatusCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Callable<Integer> {
+  public static final int OK = 0;
+  public static final int REFUSED = 1;
+  public static final int UNAVAILABLE = 2;
+  public static final int USAGE = 64;
+  public static final int SOFTWARE = 70;
+
+  @Spec CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * The configured command line: usage errors exit with {@link #USAGE}, unexpected exceptions with
+   * {@link #SOFTWARE}, in every subcommand. Tests capture output with {@code setOut}/{@code setErr}.
+   */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    configure(cl);
+    return cl;
+  }
+
+  private static void configure(CommandLine cl) {
+    cl.getCommandSpec().exitCodeOnInvalidInput(USAGE);
+    cl.getCommandSpec().exitCodeOnExecutionException(SOFTWARE);
+    for (CommandLine sub : cl.getSubcommands().values()) configure(sub);
+  }
+
+  /** Without a subcommand: the usage, as a usage error. */
+  @Override
+  public Integer call() {
+    spec.commandLine().getErr().println("Missing a command.");
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return USAGE;
+  }
+
+  /** The project version from the jar's Maven metadata (or its manifest); "unknown" elsewhere. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"raftkv " + version()};
+    }
+
+    static String version() {
+      try (InputStream in = Main.class.getResourceAsStream("/META-INF/maven/io.raftkv/raftkv/pom.properties")) {
+        if (in != null) {
+          Properties p = new Properties();
+          p.load(in);
+          String v = p.getProperty("version");
+          if (v != null) return v;
+        }
+      } catch (IOException e) {
+        // fall through to the manifest
+      }
+      String v = Main.class.getPackage().getImplementationVersion();
+      return v != null ? v : "unknown";
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package io.raftkv.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "put",
+    description = {
+      "Write a key. With --version N, only if the key's version is N (0: only if absent).",
+      "Exactly once, even when retried on another endpoint."
+    })
+final class PutCommand extends ClientCommand {
+  @Parameters(index = "0", paramLabel = "KEY")
+  String key;
+
+  @Parameters(index = "1", paramLabel = "VALUE")
+  String value;
+
+  @Option(names = "--version", paramLabel = "N", description = "The version the key must have.")
+  Long version;
+
+  @Override
+  public Integer call() {
+    String path = keyPath(key);
+    if (version != null && version < 0) throw new ParameterException(spec.commandLine(), "--version must not be negative");
+    ObjectNode body = JSON.createObjectNode().put("value", value);
+    if (version != null) body.put("version", version);
+    body.put("client", newClientId()).put("seq", 1);
+    return finish(endpoints.client().send("PUT", path, body.toString(), true));
+  }
+}

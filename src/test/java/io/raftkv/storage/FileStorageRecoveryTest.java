@@ -1,0 +1,255 @@
+package io.raftkv.storage;
+
+import static io.raftkv.storage.StorageScripts.assertSame;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import io.raftkv.raft.LogEntry;
+import io.raftkv.raft.PersistentState;
+import io.raftkv.raft.Ready;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Damages a directory written by a seeded script in every way a crash or a disk can: truncation
+ * at every offset of the last segment and at random offsets elsewhere, random bit flips. A torn
+ * tail must recover to the state after a prefix of the script (the longest one whose records are
+ * intact); any other damage must refuse to start, naming the file and the offset of the record at
+ * fault. Replay a failure with {@code -Dseed=}.
+ */
+@Timeout(600)
+class FileStorageRecoveryTest {
+  static final FileStorage.Options SEGMENTS = new FileStorage.Options(512);
+  static Logger storageLog;
+  static Level savedLevel;
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void quiet() {
+    storageLog = (Logger) LoggerFactory.getLogger(FileStorage.class);
+    savedLevel = storageLog.getLevel();
+    storageLog.setLevel(Level.ERROR); // one WARN per repaired tail would drown the output
+  }
+
+  @AfterAll
+  static void loud() {
+    storageLog.setLevel(savedLevel);
+  }
+
+  /**
+   * The reference directory, the state after each Ready k ({@code states[0]} is the empty one), and
+   * where Ready k's records ended: the last segment at that time and its size.
+   */
+  record Built(Path dir, long seed, List<PersistentState> states, List<Long> seqs, List<Long> ends) {
+    Path lastSegment() throws IOException {
+      List<Path> segs = segments(dir);
+      return segs.get(segs.size() - 1);
+    }
+
+    /** The state once the last segment is cut to {@code length} bytes. */
+    PersistentState stateWithLastSegmentCutAt(long length) throws IOException {
+      long last = WalFormat.segmentSeq(lastSegment().getFileName().toString());
+      int j = 0;
+      for (int k = 0; k < states.size(); k++) {
+        if (seqs.get(k) < last || ends.get(k) <= length) j = k;
+      }
+      return states.get(j);
+    }
+  }
+
+  /** Snapshots, votes, overwrites, then entries only until the log rolled over three more segments. */
+  static Built build(Path dir, long seed) throws IOException {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    MemoryStorage model = new MemoryStorage();
+    List<PersistentState> states = new ArrayList<>(List.of(model.load()));
+    List<Long> seqs = new ArrayList<>(List.of(0L));
+    List<Long> ends = new ArrayList<>(List.of(0L));
+    try (FileStorage fs = FileStorage.open(dir, SEGMENTS)) {
+      long phase1Seq = 0;
+      for (int k = 1; ; k++) {
+        boolean phase1 = k <= 80;
+        Ready r = StorageScripts.next(rnd, model, phase1 ? StorageScripts.Mix.SEPARATE : StorageScripts.Mix.ENTRIES);
+        model.persist(r);
+        fs.persist(r);
+        List<Path> segs = segments(dir);
+        Path last = segs.get(segs.size() - 1);
+        long seq = WalFormat.segmentSeq(last.getFileName().toString());
+        states.add(model.load());
+        seqs.add(seq);
+        ends.add(Files.size(last));
+        if (phase1) phase1Seq = seq;
+        else if (seq >= phase1Seq + 3 && Files.size(last) > 300) break;
+      }
+    }
+    PersistentState end = states.get(states.size() - 1);
+    System.out.println("  built " + segments(dir).stream().map(p -> p.getFileName().toString()).toList()
+        + ", snapshot at " + end.snapshot().index() + ", " + end.entries().size() + " entries after it, "
+        + (states.size() - 1) + " Readys");
+    return new Built(dir, seed, states, seqs, ends);
+  }
+
+  @Test
+  void tornTailAtEveryOffsetRecoversAPrefix() throws IOException {
+    long seed = seed("tornTailAtEveryOffsetRecoversAPrefix");
+    Built b = build(tmp.resolve("ref"), seed);
+    Path lastRef = b.lastSegment();
+    long size = Files.size(lastRef);
+    for (long p = 0; p < size; p++) {
+      Path work = tmp.resolve("cut" + p);
+      FileStorageTest.copyDir(b.dir, work);
+      Path seg = work.resolve(lastRef.getFileName());
+      truncate(seg, p);
+      String ctx = "seed " + seed + ": " + seg.getFileName() + " cut at " + p + " of " + size;
+      PersistentState expected = b.stateWithLastSegmentCutAt(p);
+      try (FileStorage fs = FileStorage.open(work, SEGMENTS)) {
+        assertSame(expected, fs.load(), ctx);
+        if (p % 17 == 0) {
+          fs.persist(StorageScripts.append(List.of(nextEntry(expected))));
+        }
+      } catch (CorruptStorageException e) {
+        throw new AssertionError(ctx + ": refused a torn tail", e);
+      }
+      if (p % 17 == 0) { // repaired, then appended to: both survive a restart
+        try (FileStorage fs = FileStorage.open(work, SEGMENTS)) {
+          PersistentState st = fs.load();
+          assertEquals(expected.entries().size() + 1, st.entries().size(), ctx);
+          assertSame(expected, new PersistentState(st.hardState(), st.snapshot(),
+              st.entries().subList(0, st.entries().size() - 1)), ctx + ", reopened");
+        }
+      }
+      deleteDir(work);
+    }
+  }
+
+  @Test
+  void truncationBeforeTheTailRefusesToStart() throws IOException {
+    long seed = seed("truncationBeforeTheTailRefusesToStart");
+    SplittableRandom rnd = new SplittableRandom(seed);
+    Built b = build(tmp.resolve("ref"), seed);
+    List<Path> victims = new ArrayList<>(segments(b.dir));
+    victims.remove(victims.size() - 1);
+    victims.add(b.dir.resolve(WalFormat.HARD_STATE_FILE));
+    if (Files.exists(b.dir.resolve(WalFormat.SNAPSHOT_FILE))) victims.add(b.dir.resolve(WalFormat.SNAPSHOT_FILE));
+    for (int i = 0; i < 120; i++) {
+      Path victim = victims.get(rnd.nextInt(victims.size()));
+      long p = rnd.nextLong(Files.size(victim));
+      Path work = tmp.resolve("cut" + i);
+      FileStorageTest.copyDir(b.dir, work);
+      Path file = work.resolve(victim.getFileName());
+      truncate(file, p);
+      String ctx = "seed " + seed + ": " + file.getFileName() + " cut at " + p;
+      expectRefusal(work, file, -1, ctx);
+      deleteDir(work);
+    }
+  }
+
+  @Test
+  void bitFlipsRecoverOnlyInTheLastRecord() throws IOException {
+    long seed = seed("bitFlipsRecoverOnlyInTheLastRecord");
+    SplittableRandom rnd = new SplittableRandom(seed);
+    Built b = build(tmp.resolve("ref"), seed);
+    List<Path> files = new ArrayList<>(segments(b.dir));
+    Path lastRef = files.get(files.size() - 1);
+    files.add(b.dir.resolve(WalFormat.HARD_STATE_FILE));
+    if (Files.exists(b.dir.resolve(WalFormat.SNAPSHOT_FILE))) files.add(b.dir.resolve(WalFormat.SNAPSHOT_FILE));
+    int recovered = 0, refused = 0;
+    for (int i = 0; i < 300; i++) {
+      // Half of the flips go to the last segment, where both outcomes are possible.
+      Path victim = rnd.nextBoolean() ? lastRef : files.get(rnd.nextInt(files.size()));
+      long bit = rnd.nextLong(Files.size(victim) * 8);
+      Path work = tmp.resolve("flip" + i);
+      FileStorageTest.copyDir(b.dir, work);
+      Path file = work.resolve(victim.getFileName());
+      FileStorageTest.flipBit(file, bit);
+      String ctx = "seed " + seed + ": " + file.getFileName() + " bit " + bit + " (byte " + bit / 8 + ")";
+      boolean segment = WalFormat.segmentSeq(file.getFileName().toString()) >= 0;
+      long recordStart = -1;
+      boolean inLastRecord = false;
+      if (segment) {
+        List<Integer> starts = WalFormat.recordOffsets(victim);
+        for (int s : starts) if (s <= bit / 8) recordStart = s;
+        inLastRecord = victim.equals(lastRef) && recordStart == starts.get(starts.size() - 1);
+      }
+      if (inLastRecord) {
+        try (FileStorage fs = FileStorage.open(work, SEGMENTS)) {
+          assertSame(b.stateWithLastSegmentCutAt(recordStart), fs.load(), ctx);
+        } catch (CorruptStorageException e) {
+          throw new AssertionError(ctx + ": refused damage to the last record", e);
+        }
+        recovered++;
+      } else {
+        String why = expectRefusal(work, file, recordStart, ctx);
+        if (segment) {
+          String expectedWhy = victim.equals(lastRef) ? "not a torn tail" : "not the last";
+          assertTrue(why.contains(expectedWhy), ctx + ": " + why);
+        }
+        refused++;
+      }
+      deleteDir(work);
+    }
+    System.out.println("bit flips: " + recovered + " torn tails recovered, " + refused + " refused");
+  }
+
+  /** Opening must fail with a message naming {@code file} (and {@code offset}, if not -1). */
+  private static String expectRefusal(Path dir, Path file, long offset, String ctx) {
+    try (FileStorage fs = FileStorage.open(dir, SEGMENTS)) {
+      fail(ctx + ": opened damaged storage, loaded " + StorageScripts.describe(fs.load()));
+      return null;
+    } catch (CorruptStorageException e) {
+      String m = e.getMessage();
+      assertEquals(file, e.file(), ctx + ": " + m);
+      assertTrue(m.contains(file.toString()), ctx + ": " + m);
+      if (offset >= 0) {
+        assertEquals(offset, e.offset(), ctx + ": " + m);
+        assertTrue(m.contains("at offset " + offset + ":"), ctx + ": " + m);
+      }
+      return m;
+    }
+  }
+
+  private static LogEntry nextEntry(PersistentState s) {
+    long last = s.snapshot().index() + s.entries().size();
+    return new LogEntry(last + 1, Math.max(1, s.hardState().term()), new byte[] {42});
+  }
+
+  private static long seed(String test) {
+    long seed = Long.getLong("seed", System.nanoTime());
+    System.out.println("FileStorageRecoveryTest." + test + " seed=" + seed + " (replay with -Dseed=)");
+    return seed;
+  }
+
+  static List<Path> segments(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(p -> WalFormat.segmentSeq(p.getFileName().toString()) >= 0).sorted().toList();
+    }
+  }
+
+  private static void truncate(Path file, long length) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.setLength(length);
+    }
+  }
+
+  private static void deleteDir(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : s.toList()) Files.delete(p);
+    }
+    Files.delete(dir);
+  }
+}
