@@ -218,8 +218,12 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       CompletableFuture<Void> done = storage.persistAsync(ready).toCompletableFuture();
       if (!done.isDone()) {
         long s = seq;
-        // the callback runs on the storage's thread: it only turns the outcome into a message
-        getContext().pipeToSelf(done, (ok, failure) -> failure == null ? new Persisted(s) : new PersistFailed(s, failure));
+        // Callbacks run on the storage's thread: they only build the message. The stage is mapped
+        // to a non-null value first: Pekko would otherwise pipe a null, which, once the peer has
+        // stopped, breaks the dead-letter logger.
+        getContext().pipeToSelf(
+            done.thenApply(ok -> new Persisted(s)),
+            (persisted, failure) -> failure == null ? persisted : new PersistFailed(s, failure));
       } else if (done.isCompletedExceptionally()) {
         return persistFailed(seq, done.handle((ok, failure) -> failure).join());
       } else {
