@@ -75,7 +75,19 @@ public final class RaftPeerFileBench {
       Thread.sleep(1000); // warm up the JIT a little with heartbeats
       CompletableFuture<String> result = new CompletableFuture<>();
       system.tell(new Go(leader, System.nanoTime() + (long) (seconds * 1e9), result));
-      String line = result.get((long) seconds + 60, TimeUnit.SECONDS);
+      String line;
+      try {
+        line = result.get((long) seconds + 30, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        for (int i = 0; i < n; i++) {
+          RaftPeer.State s = AskPattern.<RaftPeer.Command, RaftPeer.State>ask(
+                  peers.get(i), RaftPeer.GetState::new, Duration.ofSeconds(5), system.scheduler())
+              .toCompletableFuture()
+              .get();
+          System.out.println("stalled: " + s + " " + storages[i].stats());
+        }
+        throw e;
+      }
       FileStorage.Stats st = storages[leader].stats();
       System.out.printf("window=%d %s leaderPersists=%d leaderFsyncs=%d%n", window, line, st.requests(), st.logSyncs());
     } finally {
