@@ -22,9 +22,10 @@ import picocli.CommandLine.Spec;
     name = "raftkv",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    description = "A linearizable replicated key/value store: client commands over its HTTP API.",
-    // The demo and node subcommands (running servers) are added to this list too.
+    description = "A linearizable replicated key/value store: run a cluster (demo, node) or talk to one over HTTP.",
     subcommands = {
+      DemoCommand.class,
+      NodeCommand.class,
       GetCommand.class,
       PutCommand.class,
       AppendCommand.class,

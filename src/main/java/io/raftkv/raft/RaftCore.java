@@ -287,7 +287,10 @@ public class RaftCore {
       commitNotifyElapsed = -1;
       for (int p = 0; p < n; p++) {
         Progress pr = progress[p];
-        if (p != id && pr.state == Progress.State.REPLICATE && pr.sentCommit < Math.min(commitIndex, pr.match)) {
+        if (p != id
+            && pr.state == Progress.State.REPLICATE
+            && pr.match >= log.snapshotIndex()
+            && pr.sentCommit < Math.min(commitIndex, pr.match)) {
           sendEmptyAppend(p, pr.match); // matches for sure: only carries the commit index
         }
       }
@@ -306,7 +309,9 @@ public class RaftCore {
         sendAppend(p, true);
       }
       case REPLICATE -> {
-        if (pr.next - 1 < log.lastIndex() && !pr.inflightFull(config.maxInflight())) {
+        if (pr.next <= log.snapshotIndex()) {
+          sendSnapshot(p); // what it needs next was compacted away since it was sent
+        } else if (pr.next - 1 < log.lastIndex() && !pr.inflightFull(config.maxInflight())) {
           sendAppend(p, true);
         } else {
           // Probes the last index sent: a lost AppendEntries shows up as a rejection here.
@@ -351,6 +356,8 @@ public class RaftCore {
   }
 
   private void sendEmptyAppend(int p, long prev) {
+    if (prev < log.snapshotIndex())
+      throw new IllegalStateException("n" + id + " cannot send prevLogIndex " + prev + ": compacted up to " + log.snapshotIndex());
     Progress pr = progress[p];
     long commit = Math.min(commitIndex, prev);
     send(p, new AppendEntries(term, prev, log.term(prev), List.of(), commit));

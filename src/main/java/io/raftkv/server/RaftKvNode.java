@@ -75,12 +75,19 @@ public final class RaftKvNode {
     return Behaviors.setup(ctx -> starting(ctx, settings, storage));
   }
 
-  /** A Clerk for the group, usable from any ActorSystem of the cluster. */
+  /** A Clerk for the group, usable from any ActorSystem of the cluster; calls give up after 10 s. */
   public static io.raftkv.client.KvClient client(
       org.apache.pekko.actor.typed.ActorSystem<?> system, String group, int n) {
-    ClusterServerCall call = ClusterServerCall.create(system, group, n, Duration.ofSeconds(6));
+    return client(system, group, n, Duration.ofSeconds(10));
+  }
+
+  /** A Clerk whose calls give up (Err.Timeout) after {@code deadline}. */
+  public static io.raftkv.client.KvClient client(
+      org.apache.pekko.actor.typed.ActorSystem<?> system, String group, int n, Duration deadline) {
+    Duration perTry = deadline.compareTo(Duration.ofSeconds(6)) < 0 ? deadline : Duration.ofSeconds(6);
+    ClusterServerCall call = ClusterServerCall.create(system, group, n, perTry);
     return new io.raftkv.client.KvClient(
-        call, n, new io.raftkv.client.KvClient.Settings(Duration.ofMillis(100), Duration.ofSeconds(10)));
+        call, n, new io.raftkv.client.KvClient.Settings(Duration.ofMillis(100), deadline));
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, Settings s, RaftStorage storage) {

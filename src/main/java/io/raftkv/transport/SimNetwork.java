@@ -110,8 +110,10 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
    * @param rpcs requests that entered the network, dropped ones included
    * @param bytes request bytes plus the bytes of delivered replies
    * @param incoming per server name: requests handed to its handler (across incarnations)
+   * @param untransmittable requests and replies the wire could not encode (a sender's bug: they
+   *     were dropped, so tests should require none)
    */
-  public record Stats(long rpcs, long bytes, Map<String, Long> incoming) {
+  public record Stats(long rpcs, long bytes, Map<String, Long> incoming, long untransmittable) {
     public long incoming(String server) {
       return incoming.getOrDefault(server, 0L);
     }
@@ -209,9 +211,11 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
   private long rpcs;
   private long bytes;
   private long nextId;
+  private long untransmittable;
 
   private SimNetwork(ActorContext<Command> ctx, long seed, Wire wire) {
     super(ctx);
+    ctx.setLoggerName(SimNetwork.class);
     this.random = new SplittableRandom(seed);
     this.wire = wire;
   }
@@ -327,10 +331,14 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
   private Transmission transmit(Object m) {
     try {
       Transmission t = wire.transmit(m);
-      if (t == null) getContext().getLog().error("no wire format for {}", m.getClass().getName());
+      if (t == null) {
+        untransmittable++;
+        getContext().getLog().error("no wire format for {}", m.getClass().getName());
+      }
       return t;
     } catch (RuntimeException e) {
-      getContext().getLog().error("cannot transmit {}", m.getClass().getName(), e);
+      untransmittable++;
+      getContext().getLog().error("cannot transmit {}: {}", m, e.toString());
       return null;
     }
   }
@@ -388,7 +396,7 @@ public final class SimNetwork extends AbstractBehavior<SimNetwork.Command> {
   }
 
   private Behavior<Command> onGetStats(GetStats g) {
-    g.replyTo().tell(new Stats(rpcs, bytes, Map.copyOf(incoming)));
+    g.replyTo().tell(new Stats(rpcs, bytes, Map.copyOf(incoming), untransmittable));
     return this;
   }
 

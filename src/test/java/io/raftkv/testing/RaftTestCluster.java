@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -34,7 +35,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * <p>Thread-safe: tests may drive it from several threads, as the lab's churn tests do. A failed
  * check throws {@link AssertionError}; an apply error seen by an applier fails the next check
  * (the lab's process exits at once). The seed (system property {@code raftkv.seed}, else random)
- * is printed; it seeds the network, the peers and {@link #rand()}.
+ * is printed; it seeds the network, the peers and {@link #rand()} (thread timing still varies, so
+ * a seed makes a failure likelier to recur, not certain).
+ *
+ * <p>Diagnostics: {@code -Draftkv.log=INFO} shows the peers' role changes ("n2 became leader at
+ * term 3"), {@code -Draftkv.debugOne=true} prints how long each {@link #one} took.
  */
 public final class RaftTestCluster implements AutoCloseable {
   /** The tester's nominal election timeout (RaftElectionTimeout). */
@@ -45,7 +50,9 @@ public final class RaftTestCluster implements AutoCloseable {
   /** The lab's per-test limit, checked at {@link #end()}. */
   public static final Duration TEST_LIMIT = Duration.ofSeconds(120);
 
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(2);
+  static final boolean DEBUG_SLOW = Boolean.getBoolean("raftkv.debugOne");
+  /** Generous: a live actor answers in milliseconds, and asks to a killed peer end at its death. */
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
 
   private final ActorTestKit kit;
   private final int n;
@@ -80,8 +87,9 @@ public final class RaftTestCluster implements AutoCloseable {
   /** One run of a server: its actors and what its applier recorded (guarded by the cluster). */
   private static final class Incarnation {
     final int server;
-    volatile boolean alive = true;
+    volatile boolean alive; // set once raft is spawned: other threads may look meanwhile
     volatile ActorRef<RaftPeer.Command> raft;
+    final CompletableFuture<Object> killed = new CompletableFuture<>();
     final Map<Long, Object> logs = new HashMap<>();
     long lastApplied;
 
@@ -164,6 +172,8 @@ public final class RaftTestCluster implements AutoCloseable {
   public void end() {
     checkApplyError();
     checkTimeout();
+    long bad = stats().untransmittable();
+    if (bad > 0) fail(bad + " messages could not be encoded for the wire (see the log)");
     double secs = (System.nanoTime() - beginNanos) / 1e9;
     System.out.printf("  ... Passed --  time %4.1fs #peers %d #RPCs %5d #Ops %d (seed %d)%n",
         secs, n, rpcTotal() - beginRpcs, 0, seed);
@@ -315,7 +325,10 @@ public final class RaftTestCluster implements AutoCloseable {
       if (dying != null && !dying.alive) dying = null;
       if (dying != null) dying.alive = false;
     }
-    if (dying != null) dying.raft.tell(RaftPeer.Kill.INSTANCE);
+    if (dying != null) {
+      dying.raft.tell(RaftPeer.Kill.INSTANCE);
+      dying.killed.complete(DEAD);
+    }
   }
 
   /** Crashes every server. */
@@ -362,6 +375,7 @@ public final class RaftTestCluster implements AutoCloseable {
     RaftPeer.Settings settings = new RaftPeer.Settings(i, n, raftConfig, tick, peerSeed);
     ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
     inc.raft = raft;
+    inc.alive = true;
     transport.bind(raft);
     ask(net, (ActorRef<Done> r) -> new SimNetwork.AddServer(serverName(i), transport.service(), r));
   }
@@ -398,24 +412,26 @@ public final class RaftTestCluster implements AutoCloseable {
     Incarnation inc = incarnation(i);
     if (inc == null || !inc.alive) return new RaftPeer.StartResult(-1, -1, false);
     byte[] bytes = Commands.encode(cmd);
-    try {
-      return ask(inc.raft, (ActorRef<RaftPeer.StartResult> r) -> new RaftPeer.Start(bytes, r));
-    } catch (RuntimeException e) {
-      if (!inc.alive) return new RaftPeer.StartResult(-1, -1, false); // killed meanwhile
-      throw e;
-    }
+    RaftPeer.StartResult r = askPeer(inc, (ActorRef<RaftPeer.StartResult> to) -> new RaftPeer.Start(bytes, to));
+    return r != null ? r : new RaftPeer.StartResult(-1, -1, false); // killed meanwhile
   }
 
   /** GetState(): (term, isLeader); a dead server answers (-1, false). */
   public RaftPeer.State state(int i) {
     Incarnation inc = incarnation(i);
     if (inc == null || !inc.alive) return null;
-    try {
-      return ask(inc.raft, RaftPeer.GetState::new);
-    } catch (RuntimeException e) {
-      if (!inc.alive) return null;
-      throw e;
-    }
+    return askPeer(inc, RaftPeer.GetState::new);
+  }
+
+  private static final Object DEAD = new Object();
+
+  /** Asks a peer; null if it is killed before it answers. */
+  @SuppressWarnings("unchecked")
+  private <T> T askPeer(Incarnation inc, Function<ActorRef<T>, RaftPeer.Command> msg) {
+    CompletableFuture<T> answer =
+        AskPattern.ask(inc.raft, msg::apply, ASK_TIMEOUT, kit.scheduler()).toCompletableFuture();
+    Object r = await(CompletableFuture.anyOf(answer, inc.killed));
+    return r == DEAD ? null : (T) r;
   }
 
   public long term(int i) {
@@ -532,7 +548,10 @@ public final class RaftTestCluster implements AutoCloseable {
         long t1 = System.nanoTime();
         while (System.nanoTime() - t1 < TimeUnit.SECONDS.toNanos(2)) {
           Committed c = nCommitted(index);
-          if (c.count() > 0 && c.count() >= expectedServers && Objects.equals(c.cmd(), cmd)) return index;
+          if (c.count() > 0 && c.count() >= expectedServers && Objects.equals(c.cmd(), cmd)) {
+            if (DEBUG_SLOW) System.out.printf("%tT.%<tL one(%s,%d) took %d ms, index %d%n", System.currentTimeMillis(), abbreviate(cmd), expectedServers, (System.nanoTime() - t0) / 1_000_000, index);
+            return index;
+          }
           sleep(20);
         }
         if (!retry) fail("one(" + abbreviate(cmd) + ") failed to reach agreement");
@@ -664,6 +683,7 @@ public final class RaftTestCluster implements AutoCloseable {
       if (inc != null && inc.alive) {
         inc.alive = false;
         inc.raft.tell(RaftPeer.Kill.INSTANCE);
+        inc.killed.complete(DEAD);
       }
     }
     try {
@@ -681,8 +701,12 @@ public final class RaftTestCluster implements AutoCloseable {
 
   private <T, M> T ask(RecipientRef<M> to, Function<ActorRef<T>, M> msg) {
     CompletionStage<T> s = AskPattern.ask(to, msg::apply, ASK_TIMEOUT, kit.scheduler());
+    return await(s.toCompletableFuture());
+  }
+
+  private static <T> T await(CompletableFuture<T> f) {
     try {
-      return s.toCompletableFuture().get();
+      return f.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);

@@ -220,6 +220,17 @@ class SimNetworkTest {
   }
 
   @Test
+  void aMessageTheWireCannotEncodeIsCountedAndGetsNoReply() {
+    server("s", echo(""));
+    end("e", "s", true);
+    CompletableFuture<Optional<Object>> reply = new CompletableFuture<>();
+    net.tell(new SimNetwork.Call("e", 42, reply)); // STRINGS knows no Integer
+    assertEquals(Optional.empty(), reply.join());
+    assertEquals(1, stats().untransmittable());
+    assertEquals(0, stats().incoming("s"));
+  }
+
+  @Test
   void cleanupFailsEverythingInFlightAndAfter() {
     server("s", req -> new CompletableFuture<>());
     end("e", "s", true);

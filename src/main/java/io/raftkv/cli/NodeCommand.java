@@ -1,0 +1,115 @@
+package io.raftkv.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.raftkv.server.HttpApi;
+import io.raftkv.server.NodeServer;
+import java.io.File;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code raftkv node}: one node of a cluster whose nodes run in separate processes or machines.
+ * Every node is given the same member list; a member is {@code host:clusterPort:httpPort}.
+ */
+@Command(
+    name = "node",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run one node of a multi-process or multi-machine cluster.",
+      "Give either --config FILE (HOCON, see docs/deployment.md) or --id, --members and --data-dir."
+    })
+final class NodeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "HOCON file with a raftkv.node section.")
+  File config;
+
+  @Option(names = "--id", defaultValue = "-1", description = "This node's index in --members.")
+  int id;
+
+  @Option(
+      names = "--members",
+      split = ",",
+      paramLabel = "HOST:CLUSTER_PORT:HTTP_PORT",
+      description = "Every node of the cluster, in id order, the same on every node.")
+  List<String> members;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "This node's data directory.")
+  Path dataDir;
+
+  @Option(names = "--http-host", description = "Address the HTTP API binds to (default: the member's host).")
+  String httpHost;
+
+  @Option(names = "--group", defaultValue = "kv", description = "The Raft group's name (default: ${DEFAULT-VALUE}).")
+  String group;
+
+  @Option(names = "--max-raft-state", defaultValue = "8388608", description = "Snapshot when the log reaches this many bytes (default: ${DEFAULT-VALUE}).")
+  int maxRaftState;
+
+  @Override
+  public Integer call() throws Exception {
+    NodeServer.Settings settings = config != null ? fromConfig() : fromFlags();
+    NodeServer server = NodeServer.start(settings);
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("raftkv node " + settings.id() + " of " + settings.members().size() + ": HTTP on "
+        + settings.self().httpEndpoint() + ", cluster on " + settings.self().seedAddress() + ", data in " + settings.dataDir().toAbsolutePath());
+    out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.stop();
+      stopped.countDown();
+    }, "raftkv-node-shutdown"));
+    stopped.await();
+    return Main.OK;
+  }
+
+  private NodeServer.Settings fromFlags() {
+    if (id < 0 || members == null || members.isEmpty() || dataDir == null) {
+      throw new ParameterException(spec.commandLine(), "need --config FILE, or all of --id, --members and --data-dir");
+    }
+    return settings(id, members, dataDir, httpHost, group, maxRaftState);
+  }
+
+  private NodeServer.Settings fromConfig() {
+    if (!config.isFile()) throw new ParameterException(spec.commandLine(), "no such config file: " + config);
+    Config c;
+    try {
+      c = ConfigFactory.parseFile(config).resolve().getConfig("raftkv.node");
+      return settings(
+          c.getInt("id"),
+          c.getStringList("members"),
+          Path.of(c.getString("data-dir")),
+          c.hasPath("http-host") ? c.getString("http-host") : null,
+          c.hasPath("group") ? c.getString("group") : "kv",
+          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : 8 << 20);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ParameterException(spec.commandLine(), "bad config " + config + ": " + e.getMessage());
+    }
+  }
+
+  private NodeServer.Settings settings(int id, List<String> specs, Path dir, String httpHost, String group, int maxRaftState) {
+    List<NodeServer.Member> ms = new ArrayList<>();
+    for (int i = 0; i < specs.size(); i++) {
+      String[] p = specs.get(i).strip().split(":");
+      if (p.length != 3) throw new ParameterException(spec.commandLine(), "a member is host:clusterPort:httpPort, not " + specs.get(i));
+      try {
+        String bind = i == id && httpHost != null ? httpHost : p[0];
+        ms.add(new NodeServer.Member(p[0], Integer.parseInt(p[1]), bind, Integer.parseInt(p[2])));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "bad member " + specs.get(i) + ": " + e.getMessage());
+      }
+    }
+    if (id < 0 || id >= ms.size()) throw new ParameterException(spec.commandLine(), "--id " + id + " is not one of the " + ms.size() + " members");
+    return new NodeServer.Settings(group, id, ms, dir, maxRaftState, HttpApi.Limits.defaults());
+  }
+}

@@ -1,0 +1,301 @@
+package io.raftkv.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftkv.testing.lin.HistoryRecorder;
+import io.raftkv.testing.lin.KvHistoryChecks;
+import io.raftkv.testing.lin.KvInput;
+import io.raftkv.testing.lin.KvModel;
+import io.raftkv.testing.lin.KvOutput;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three node JVMs (the {@code raftkv node} command, started from the built classes) on loopback
+ * with FileStorage: concurrent HTTP clients while the leader and then a follower are killed with
+ * SIGKILL and restarted, then a graceful stop and restart of all. Afterwards every acknowledged
+ * append is in its key exactly once, every acknowledged put's version is reached, and the whole
+ * recorded history is linearizable.
+ */
+@Timeout(420)
+class MultiProcessClusterTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int N = 3;
+  private static final int CLIENTS = 4;
+  private static final List<String> KEYS = List.of("a", "b", "c");
+
+  @TempDir Path dir;
+  private final Process[] nodes = new Process[N];
+  private final List<String> members = new ArrayList<>();
+  private final List<URI> endpoints = new ArrayList<>();
+  private final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+  private final HistoryRecorder history = new HistoryRecorder();
+  /** Tokens of appends a node acknowledged, per key. */
+  private final Map<String, List<String>> ackedAppends = new ConcurrentHashMap<>();
+
+  @AfterEach
+  void reap() {
+    for (Process p : nodes) if (p != null) p.destroyForcibly();
+    for (Process p : nodes) {
+      if (p == null) continue;
+      try {
+        p.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Test
+  void survivesKillNineOfLeaderAndFollowerAndAFullRestart() throws Exception {
+    for (int i = 0; i < N; i++) {
+      int cluster = freePort();
+      int httpPort = freePort();
+      members.add("127.0.0.1:" + cluster + ":" + httpPort);
+      endpoints.add(URI.create("http://127.0.0.1:" + httpPort));
+    }
+    long t0 = System.nanoTime();
+    for (int i = 0; i < N; i++) start(i);
+    int leader = awaitLeader(Duration.ofSeconds(60));
+    System.out.printf("3-JVM cluster ready (leader n%d) in %.1f s%n", leader, (System.nanoTime() - t0) / 1e9);
+
+    AtomicBoolean stop = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+    List<Future<?>> clients = new ArrayList<>();
+    for (int c = 0; c < CLIENTS; c++) {
+      int me = c;
+      clients.add(pool.submit(() -> clientLoop(me, stop)));
+    }
+    try {
+      Thread.sleep(2000);
+      leader = awaitLeader(Duration.ofSeconds(30));
+      System.out.println("kill -9 leader n" + leader);
+      kill(leader);
+      Thread.sleep(3000);
+      start(leader);
+      awaitAllUp(Duration.ofSeconds(60));
+      Thread.sleep(2000);
+      int follower = (awaitLeader(Duration.ofSeconds(30)) + 1) % N;
+      System.out.println("kill -9 follower n" + follower);
+      kill(follower);
+      Thread.sleep(3000);
+      start(follower);
+      awaitAllUp(Duration.ofSeconds(60));
+      Thread.sleep(2000);
+    } finally {
+      stop.set(true);
+      for (Future<?> f : clients) f.get(120, TimeUnit.SECONDS);
+      pool.shutdown();
+    }
+
+    System.out.println("graceful stop of all, then restart");
+    for (int i = 0; i < N; i++) nodes[i].destroy(); // SIGTERM
+    for (int i = 0; i < N; i++) assertTrue(nodes[i].waitFor(30, TimeUnit.SECONDS), "n" + i + " did not stop on SIGTERM");
+    for (int i = 0; i < N; i++) start(i);
+    awaitLeader(Duration.ofSeconds(60));
+
+    int appends = 0;
+    for (String key : KEYS) {
+      JsonNode got = getUntilAnswered(key);
+      String value = got == null ? "" : got.get("value").asText();
+      for (String token : ackedAppends.getOrDefault(key, List.of())) {
+        int first = value.indexOf(token);
+        assertTrue(first >= 0, "acknowledged append " + token + " lost from " + key);
+        assertEquals(-1, value.indexOf(token, first + 1), "append " + token + " applied twice");
+        appends++;
+      }
+    }
+    System.out.printf("history of %d ops, %d acknowledged appends checked%n", history.size(), appends);
+    assertTrue(appends > 0, "no append was acknowledged");
+    KvHistoryChecks.assertLinearizable("multi-process", history.history(), Duration.ofSeconds(30), KvModel.strict());
+  }
+
+  /** Appends unique tokens (exactly-once sessions) and reads, on a few keys. */
+  private void clientLoop(int me, AtomicBoolean stop) {
+    SplittableRandom rnd = new SplittableRandom(me * 7919L + 1);
+    long clientId = (me + 1) * 1_000_003L;
+    long seq = 0;
+    while (!stop.get()) {
+      String key = KEYS.get(rnd.nextInt(KEYS.size()));
+      if (rnd.nextInt(3) == 0) {
+        long h = history.begin(me, KvInput.get(key));
+        Answer a = request(rnd.nextInt(N), "GET", path(key), null);
+        if (a == null || a.status >= 500) {
+          history.end(h, KvOutput.err(KvOutput.TIMEOUT));
+        } else if (a.status == 404) {
+          history.end(h, KvOutput.noKey());
+        } else {
+          history.end(h, KvOutput.value(a.json.get("value").asText(), a.json.get("version").asLong()));
+        }
+        continue;
+      }
+      String token = "<" + me + "." + (++seq) + ">";
+      String body = "{\"value\":\"" + token + "\",\"client\":" + clientId + ",\"seq\":" + seq + "}";
+      long h = history.begin(me, KvInput.append(key, token));
+      KvOutput out = KvOutput.err(KvOutput.TIMEOUT);
+      // The same (client, seq) on every try: the store applies it once whichever node gets it.
+      for (int attempt = 0; attempt < 6 && !stop.get(); attempt++) {
+        Answer a = request((me + attempt) % N, "POST", path(key) + "/append", body);
+        if (a != null && a.status == 200) {
+          out = new KvOutput("", a.json.get("version").asLong(), KvOutput.OK);
+          ackedAppends.computeIfAbsent(key, k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(token);
+          break;
+        }
+        sleep(100);
+      }
+      history.end(h, out.err().equals(KvOutput.OK) ? KvOutput.ok() : out);
+    }
+  }
+
+  private record Answer(int status, JsonNode json) {}
+
+  private Answer request(int node, String method, String path, String body) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(endpoints.get(node) + path))
+            .timeout(Duration.ofSeconds(8))
+            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) b.header("Content-Type", "application/json");
+    try {
+      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  private JsonNode getUntilAnswered(String key) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      for (int i = 0; i < N; i++) {
+        long h = history.begin(99, KvInput.get(key));
+        Answer a = request(i, "GET", path(key), null);
+        if (a != null && a.status == 200) {
+          history.end(h, KvOutput.value(a.json.get("value").asText(), a.json.get("version").asLong()));
+          return a.json;
+        }
+        if (a != null && a.status == 404) {
+          history.end(h, KvOutput.noKey());
+          return null;
+        }
+        history.end(h, KvOutput.err(KvOutput.TIMEOUT));
+      }
+      sleep(200);
+    }
+    throw new AssertionError("no node answered a read of " + key);
+  }
+
+  private static String path(String key) {
+    return "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8);
+  }
+
+  private void start(int i) throws IOException {
+    Path log = dir.resolve("node-" + i + ".log");
+    String java = ProcessHandle.current().info().command().orElse("java");
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            java,
+            "-Xmx256m",
+            "-cp",
+            System.getProperty("java.class.path"),
+            "io.raftkv.cli.Main",
+            "node",
+            "--id",
+            Integer.toString(i),
+            "--members",
+            String.join(",", members),
+            "--data-dir",
+            dir.resolve("node-" + i).toString());
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    nodes[i] = pb.start();
+  }
+
+  private void kill(int i) throws InterruptedException {
+    nodes[i].destroyForcibly(); // SIGKILL
+    assertTrue(nodes[i].waitFor(10, TimeUnit.SECONDS));
+  }
+
+  private int awaitLeader(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (int i = 0; i < N; i++) {
+        if (nodes[i] == null || !nodes[i].isAlive()) continue;
+        Answer a = request(i, "GET", "/v1/status", null);
+        if (a != null && a.status == 200 && "leader".equals(a.json.get("role").asText())) return i;
+      }
+      sleep(200);
+    }
+    throw new AssertionError("no leader within " + timeout + "; logs in " + dumpLogs());
+  }
+
+  private void awaitAllUp(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (int i = 0; i < N; i++) {
+      while (true) {
+        Answer a = request(i, "GET", "/v1/status", null);
+        if (a != null && a.status == 200) break;
+        if (System.nanoTime() > deadline) throw new AssertionError("n" + i + " not up; logs in " + dumpLogs());
+        sleep(200);
+      }
+    }
+  }
+
+  private String dumpLogs() {
+    StringBuilder b = new StringBuilder(dir.toString());
+    for (int i = 0; i < N; i++) {
+      try {
+        List<String> lines = Files.readAllLines(dir.resolve("node-" + i + ".log"));
+        b.append("\n--- n").append(i).append(" (last 30 lines)\n");
+        for (String l : lines.subList(Math.max(0, lines.size() - 30), lines.size())) b.append(l).append('\n');
+      } catch (IOException e) {
+        b.append("\n(no log for n").append(i).append(")");
+      }
+    }
+    return b.toString();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
