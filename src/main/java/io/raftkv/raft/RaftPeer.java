@@ -25,9 +25,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  *
  * <p>Persisting never blocks the mailbox: each Ready is handed to {@link
  * RaftStorage#persistAsync} and the peer goes on taking inputs while the storage makes it durable.
- * A Ready's messages and applies wait in {@link #waiting} until its persist and every earlier one
- * completed, and go out in Ready order; this is what Figure 2 asks ("respond to RPCs only after
- * updating stable storage"), and it keeps the apply stream in log order. Nothing is sent early:
+ * A Ready's messages and applies wait in a queue until its persist and every earlier one
+ * completed, and go out in Ready order: Figure 2's persistent state is "updated on stable storage
+ * before responding to RPCs", and the apply stream stays in log order. Nothing is sent early:
  * etcd lets a leader send AppendEntries before its own append is durable, but only because its
  * core does not count the leader's own match until then, and {@link RaftCore} counts it at once.
  * When the stage is already complete (in-memory storage), the effects go out inline, exactly as a
