@@ -225,8 +225,13 @@ public class RaftCore {
     progress = null;
     votes.clear();
     commitNotifyElapsed = -1;
-    electionElapsed = 0;
-    resetElectionTimeout();
+    if (newLeader != -1) {
+      // Hearing from a leader restarts the election timer (§5.2). A step-down for any other reason
+      // (a RequestVote or a reply with a higher term) leaves it running: otherwise a candidate
+      // that cannot win would keep postponing everyone else's elections.
+      electionElapsed = 0;
+      resetElectionTimeout();
+    }
   }
 
   private void becomeCandidate() {
@@ -297,12 +302,26 @@ public class RaftCore {
     }
   }
 
+  /**
+   * Schedules commit news unless some are already scheduled: restarting the timer on every commit
+   * would postpone the news forever under a steady stream of commits.
+   */
+  private void startCommitNotify() {
+    if (commitNotifyElapsed < 0) commitNotifyElapsed = 0;
+  }
+
   private void heartbeat(int p) {
     Progress pr = progress[p];
     switch (pr.state) {
       case SNAPSHOT -> {
         pr.snapshotTicks += config.heartbeatTicks();
-        if (pr.snapshotTicks >= config.snapshotResendTicks()) sendSnapshot(p);
+        if (pr.snapshotTicks >= config.snapshotResendTicks()) {
+          sendSnapshot(p);
+        } else {
+          // Keeps it from campaigning while the snapshot is on its way. The snapshot point is the
+          // one index before the log whose term the leader still knows; a rejection is ignored.
+          sendEmptyAppend(p, log.snapshotIndex());
+        }
       }
       case PROBE -> {
         pr.probeSent = false;
@@ -325,16 +344,17 @@ public class RaftCore {
 
   /**
    * Sends {@code p} the entries it is missing, if its progress allows a message now. Without
-   * entries to send, sends an empty AppendEntries only if {@code allowEmpty}.
+   * entries to send, sends an empty AppendEntries only if {@code allowEmpty}. Returns true if it
+   * sent something.
    */
-  private void sendAppend(int p, boolean allowEmpty) {
+  private boolean sendAppend(int p, boolean allowEmpty) {
     Progress pr = progress[p];
-    if (pr.state == Progress.State.SNAPSHOT) return;
-    if (pr.state == Progress.State.PROBE && pr.probeSent) return;
-    if (pr.state == Progress.State.REPLICATE && pr.inflightFull(config.maxInflight())) return;
+    if (pr.state == Progress.State.SNAPSHOT) return false;
+    if (pr.state == Progress.State.PROBE && pr.probeSent) return false;
+    if (pr.state == Progress.State.REPLICATE && pr.inflightFull(config.maxInflight())) return false;
     if (pr.next <= log.snapshotIndex()) {
       sendSnapshot(p);
-      return;
+      return true;
     }
     long prev = pr.next - 1;
     List<LogEntry> entries = List.of();
@@ -342,7 +362,7 @@ public class RaftCore {
       long to = Math.min(log.lastIndex(), pr.next + config.maxEntriesPerMessage() - 1);
       entries = log.slice(pr.next, to, config.maxBytesPerMessage());
     }
-    if (entries.isEmpty() && !allowEmpty) return;
+    if (entries.isEmpty() && !allowEmpty) return false;
     long commit = Math.min(commitIndex, prev + entries.size());
     send(p, new AppendEntries(term, prev, log.term(prev), entries, commit));
     pr.sentCommit = Math.max(pr.sentCommit, commit);
@@ -352,6 +372,14 @@ public class RaftCore {
       long last = entries.get(entries.size() - 1).index();
       pr.next = last + 1;
       pr.inflight.addLast(last);
+    }
+    return true;
+  }
+
+  /** Sends {@code p} pending entries until its window is full or nothing is left (§5.3: at once). */
+  private void fillWindow(int p) {
+    while (sendAppend(p, false)) {
+      // each message takes a slot of the window, or ends a PROBE or SNAPSHOT round
     }
   }
 
@@ -380,10 +408,8 @@ public class RaftCore {
       } else if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
         pr.becomeReplicate();
       }
-      if (moved && maybeCommit()) {
-        commitNotifyElapsed = 0;
-      }
-      sendAppend(from, false);
+      if (moved && maybeCommit()) startCommitNotify();
+      fillWindow(from);
       return;
     }
     // rejection: find where the logs agree with the follower's hints (fast backtracking)
@@ -410,8 +436,8 @@ public class RaftCore {
     if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
     }
-    if (moved && maybeCommit()) commitNotifyElapsed = 0;
-    sendAppend(from, false);
+    if (moved && maybeCommit()) startCommitNotify();
+    fillWindow(from);
   }
 
   /**

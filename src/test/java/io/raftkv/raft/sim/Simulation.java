@@ -1,0 +1,583 @@
+package io.raftkv.raft.sim;
+
+import io.raftkv.raft.ApplyMsg;
+import io.raftkv.raft.Envelope;
+import io.raftkv.raft.LogEntry;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftCore;
+import io.raftkv.raft.RaftMessage;
+import io.raftkv.raft.Ready;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+
+/**
+ * One seeded schedule: a group of {@link RaftCore}s driven in virtual time, no threads. The seed
+ * decides everything: group size, timing and flow-control settings, message drops, duplicates,
+ * delays (reordering), partitions (also one-way), crashes (some in the middle of persisting a
+ * Ready) and restarts from what was persisted, and client proposals throughout. After every input
+ * the checker looks at Raft's safety properties; after the chaos phase the network heals and the
+ * group must commit a new command everywhere.
+ *
+ * <p>The shell of each peer does what {@code RaftPeer} does: persist the Ready, then send, then
+ * apply; the service snapshots every {@code snapshotEvery} entries from inside its applier.
+ */
+final class Simulation {
+  /** How a crash in the middle of an input's Ready leaves the disk. */
+  enum Torn {
+    /** Nothing of the Ready reached the disk, and nothing was sent. */
+    NOTHING_PERSISTED,
+    /** Snapshot and entries are on disk, the hard state (written last) is not. */
+    HARD_STATE_LOST
+  }
+
+  /** Virtual time units per tick: message delays are fractions of a tick. */
+  static final int TICK = 100;
+
+  /** The knobs of one schedule, drawn from its seed. */
+  record Params(
+      int n,
+      RaftConfig config,
+      int chaosTicks,
+      int snapshotEvery,
+      double drop,
+      double duplicate,
+      int maxDelay,
+      double longDelay,
+      int longDelayMax,
+      double crashRate,
+      double tornRate,
+      double partitionRate,
+      double proposeRate,
+      double crashLeaderAfterPropose) {
+
+    static Params draw(SplittableRandom r) {
+      int hb = 1 + r.nextInt(3);
+      int electionMin = 3 * hb + 4 + r.nextInt(8);
+      int electionMax = electionMin + 3 + r.nextInt(10);
+      RaftConfig config =
+          new RaftConfig(
+              electionMin,
+              electionMax,
+              hb,
+              1 + r.nextInt(3),
+              1 + r.nextInt(8),
+              r.nextBoolean() ? 1 << 20 : 16 + r.nextInt(64),
+              1 + r.nextInt(4),
+              electionMin / 2 + r.nextInt(2 * electionMax));
+      return new Params(
+          3 + r.nextInt(3),
+          config,
+          150 + r.nextInt(250),
+          r.nextInt(4) == 0 ? 0 : 3 + r.nextInt(15),
+          r.nextInt(4) == 0 ? 0 : r.nextDouble() * 0.25,
+          r.nextDouble() * 0.1,
+          5 + r.nextInt(TICK * 2),
+          r.nextDouble() * 0.1,
+          3 * electionMax * TICK,
+          r.nextDouble() * 0.03,
+          r.nextDouble() * 0.5,
+          r.nextDouble() * 0.05,
+          0.2 + r.nextDouble() * 0.8,
+          r.nextInt(3) == 0 ? r.nextDouble() * 0.3 : 0); // the lab's Figure 8 test: crash the leader after Start
+    }
+  }
+
+  /** What a schedule did, to report throughput and to see that schedules are not vacuous. */
+  record Stats(long events, long messages, long committed, int leaders, int crashes, int snapshotsInstalled, long healTicks) {}
+
+  private static final int TICK_EVENT = 0, DELIVER = 1, CHAOS = 2, RESTART = 3;
+
+  private static final class Event implements Comparable<Event> {
+    final long time;
+    final long seq;
+    final int kind;
+    final int node;
+    final int incarnation;
+    final Envelope envelope;
+
+    Event(long time, long seq, int kind, int node, int incarnation, Envelope envelope) {
+      this.time = time;
+      this.seq = seq;
+      this.kind = kind;
+      this.node = node;
+      this.incarnation = incarnation;
+      this.envelope = envelope;
+    }
+
+    @Override
+    public int compareTo(Event o) {
+      int c = Long.compare(time, o.time);
+      return c != 0 ? c : Long.compare(seq, o.seq);
+    }
+  }
+
+  final long seed;
+  final Params params;
+  private final SplittableRandom random;
+  private final SimCore.Factory factory;
+  private final SimCore[] nodes;
+  private final int[] tickPeriod;
+  private final PriorityQueue<Event> events = new PriorityQueue<>();
+  private final boolean[][] cut;
+  private long now;
+  private long seq;
+  private boolean healed;
+  private long nextCommand;
+
+  // ---- checker state
+  /** Election safety: the one leader of each term. */
+  private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
+  /** Log matching: (index, term) -> {command, term of the previous entry}. */
+  private final Map<Long, long[]> entryAt = new HashMap<>();
+  /**
+   * Committed entries by index (0: not known yet), and the term of the peer that first knew each
+   * committed: the leader that counted the majority, since the checker sees its step first.
+   */
+  private long[] committedTerm = new long[256];
+  private long[] committedCommand = new long[256];
+  private long[] commitTerm = new long[256];
+  private long maxCommitted;
+  /** State machine safety: the command applied at each index, and the state hash after it. */
+  private long[] appliedCommand = new long[256];
+  private long[] prefixHash = new long[256];
+  private boolean[] prefixKnown = new boolean[256];
+
+  // ---- liveness after healing
+  private final Map<Long, Integer> markerAppliedBy = new HashMap<>();
+  private long markerProposedAt = -1;
+  private boolean live;
+
+  // ---- stats and trace
+  private long eventCount;
+  private long messageCount;
+  private int crashes;
+  private int snapshotsInstalled;
+  private long healedAt;
+  private final ArrayDeque<String> trace;
+  private final int traceLimit;
+
+  Simulation(long seed, SimCore.Factory factory, int traceLimit) {
+    this.seed = seed;
+    this.random = new SplittableRandom(seed);
+    this.params = Params.draw(random);
+    this.factory = factory;
+    this.traceLimit = traceLimit;
+    this.trace = traceLimit > 0 ? new ArrayDeque<>() : null;
+    int n = params.n();
+    this.nodes = new SimCore[n];
+    this.tickPeriod = new int[n];
+    this.cut = new boolean[n][n];
+    for (int i = 0; i < n; i++) {
+      nodes[i] = new SimCore(i);
+      tickPeriod[i] = TICK - 10 + random.nextInt(21); // clocks drift a little
+    }
+  }
+
+  Simulation(long seed, SimCore.Factory factory) {
+    this(seed, factory, 0);
+  }
+
+  /** Runs the schedule to the end; throws {@link SafetyViolation} (or the core's own error). */
+  Stats run() {
+    for (SimCore s : nodes) {
+      start(s);
+    }
+    schedule(TICK, CHAOS, -1, 0, null);
+    long chaosEnd = (long) params.chaosTicks() * TICK;
+    long healDeadline = chaosEnd + 60L * params.config().electionTicksMax() * TICK;
+    while (!live) {
+      Event e = events.poll();
+      now = e.time;
+      if (!healed && now >= chaosEnd) heal();
+      if (now > healDeadline)
+        throw new SafetyViolation("liveness: no command committed on all peers " + (now - healedAt) / TICK + " ticks after healing");
+      eventCount++;
+      switch (e.kind) {
+        case TICK_EVENT -> onTick(e);
+        case DELIVER -> onDeliver(e.envelope);
+        case CHAOS -> onChaos();
+        case RESTART -> onRestart(e.node);
+        default -> throw new IllegalStateException("unknown event " + e.kind);
+      }
+    }
+    checkLogsMatch();
+    return new Stats(eventCount, messageCount, maxCommitted, leaderOfTerm.size(), crashes, snapshotsInstalled, (now - healedAt) / TICK);
+  }
+
+  /** The last lines of the trace (empty unless tracing). */
+  List<String> trace() {
+    return trace == null ? List.of() : List.copyOf(trace);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private void schedule(long at, int kind, int node, int incarnation, Envelope env) {
+    events.add(new Event(at, seq++, kind, node, incarnation, env));
+  }
+
+  private void start(SimCore s) {
+    s.start(params.n(), params.config(), factory, random.split());
+    checkRestored(s);
+    schedule(now + 1 + random.nextInt(tickPeriod[s.id]), TICK_EVENT, s.id, s.incarnation, null);
+    log("n%d starts at term %d (snapshot %d, log %d)", s.id, s.core.term(), s.core.snapshotIndex(), s.core.lastLogIndex());
+  }
+
+  private void onTick(Event e) {
+    SimCore s = nodes[e.node];
+    if (!s.up() || s.incarnation != e.incarnation) return;
+    input(s, () -> s.core.tick());
+    if (s.up()) schedule(now + tickPeriod[s.id], TICK_EVENT, s.id, s.incarnation, null);
+  }
+
+  private void onDeliver(Envelope env) {
+    SimCore s = nodes[env.to()];
+    if (!s.up() || cut[env.from()][env.to()]) return;
+    log("deliver %s", env);
+    input(s, () -> s.core.step(env.from(), env.message()));
+  }
+
+  private void onRestart(int i) {
+    SimCore s = nodes[i];
+    if (s.up()) return;
+    start(s);
+  }
+
+  private void onChaos() {
+    schedule(now + TICK, CHAOS, -1, 0, null);
+    if (healed) {
+      proposeMarker();
+      return;
+    }
+    if (random.nextDouble() < params.proposeRate()) {
+      SimCore target = random.nextDouble() < 0.85 ? leader() : null;
+      if (target == null) target = nodes[random.nextInt(nodes.length)];
+      int count = 1 + random.nextInt(3);
+      for (int k = 0; k < count && target.up(); k++) propose(target, ++nextCommand);
+      if (target.up() && target.core.isLeader() && random.nextDouble() < params.crashLeaderAfterPropose()) crash(target);
+    }
+    if (random.nextDouble() < params.crashRate()) {
+      SimCore victim = nodes[random.nextInt(nodes.length)];
+      if (victim.up()) {
+        if (random.nextDouble() < params.tornRate()) {
+          victim.tornNext = random.nextBoolean() ? Torn.NOTHING_PERSISTED : Torn.HARD_STATE_LOST;
+          log("n%d will crash in its next input (%s)", victim.id, victim.tornNext);
+        } else {
+          crash(victim);
+        }
+      }
+    }
+    if (random.nextDouble() < params.partitionRate()) repartition();
+  }
+
+  private void crash(SimCore s) {
+    checkPersisted(s);
+    s.crash();
+    crashes++;
+    int downFor = 1 + random.nextInt(2 * params.config().electionTicksMax());
+    schedule(now + (long) downFor * TICK, RESTART, s.id, 0, null);
+    log("n%d crashes, restarts in %d ticks", s.id, downFor);
+  }
+
+  private void repartition() {
+    int n = nodes.length;
+    for (boolean[] row : cut) Arrays.fill(row, false);
+    int shape = random.nextInt(4);
+    if (shape == 1) { // one peer alone
+      int alone = random.nextInt(n);
+      for (int j = 0; j < n; j++) cut[alone][j] = cut[j][alone] = j != alone;
+    } else if (shape == 2) { // two sides
+      boolean[] side = new boolean[n];
+      for (int i = 0; i < n; i++) side[i] = random.nextBoolean();
+      for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) cut[i][j] = side[i] != side[j];
+    } else if (shape == 3) { // links lost one way at random
+      for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) cut[i][j] = i != j && random.nextDouble() < 0.3;
+    }
+    log("network: %s", shape == 0 ? "whole" : Arrays.deepToString(cut));
+  }
+
+  private void heal() {
+    healed = true;
+    healedAt = now;
+    for (boolean[] row : cut) Arrays.fill(row, false);
+    for (SimCore s : nodes) {
+      s.tornNext = null;
+      if (!s.up()) start(s);
+    }
+    log("heal: every peer up, network whole and reliable");
+  }
+
+  private SimCore leader() {
+    SimCore best = null;
+    for (SimCore s : nodes) {
+      if (s.up() && s.core.isLeader() && (best == null || s.core.term() > best.core.term())) best = s;
+    }
+    return best;
+  }
+
+  private void propose(SimCore s, long command) {
+    byte[] bytes = SimCore.command(command, random.nextInt(24));
+    input(s, () -> {
+      RaftCore.Proposal p = s.core.propose(bytes);
+      if (p.isLeader()) log("n%d accepts command %d at index %d term %d", s.id, command, p.index(), p.term());
+    });
+  }
+
+  /** After healing: keeps offering a marker command to the leader until one is applied everywhere. */
+  private void proposeMarker() {
+    SimCore l = leader();
+    if (l == null) return;
+    if (markerProposedAt >= 0 && now - markerProposedAt < 2L * params.config().electionTicksMax() * TICK) return;
+    long marker = ++nextCommand;
+    markerAppliedBy.put(marker, 0);
+    markerProposedAt = now;
+    propose(l, marker);
+  }
+
+  // ---------------------------------------------------------------- the shell of one peer
+
+  /** Runs one input on {@code s} and carries out its Ready: persist, then send, then apply. */
+  private void input(SimCore s, Runnable in) {
+    in.run();
+    Ready r = s.core.ready();
+    if (s.tornNext != null) {
+      if (s.tornNext == Torn.HARD_STATE_LOST) s.storage.persist(r, false);
+      log("n%d crashes while persisting (%s)", s.id, s.tornNext);
+      s.tornNext = null;
+      s.core = null;
+      crashes++;
+      schedule(now + (long) (1 + random.nextInt(2 * params.config().electionTicksMax())) * TICK, RESTART, s.id, 0, null);
+      return;
+    }
+    process(s, r);
+  }
+
+  private void process(SimCore s, Ready r) {
+    persist(s, r);
+    checkCommitted(s); // before the applier can compact the log
+    for (Envelope e : r.messages()) send(e);
+    for (ApplyMsg m : r.applies()) apply(s, m);
+    checkPeer(s);
+  }
+
+  /** The Ready of a snapshot the applier takes in the middle of a batch of applies. */
+  private void processSnapshot(SimCore s, Ready r) {
+    if (!r.messages().isEmpty() || !r.applies().isEmpty())
+      throw new SafetyViolation("n" + s.id + "'s snapshot produced messages or applies: " + r);
+    persist(s, r);
+  }
+
+  private void persist(SimCore s, Ready r) {
+    if (!r.entries().isEmpty()) {
+      long first = r.entries().get(0).index();
+      if (s.core.isLeader() && first <= s.storage.lastIndex())
+        throw new SafetyViolation("leader append-only: n" + s.id + " overwrote its log from " + first);
+    }
+    s.storage.persist(r, true);
+    for (LogEntry e : r.entries()) checkLogMatching(s, e);
+    checkPersisted(s);
+  }
+
+  private void send(Envelope e) {
+    messageCount++;
+    if (e.message() instanceof RaftMessage.AppendEntries ae) {
+      // a leader sends only what it holds: a known prevLogTerm, then entries in sequence
+      long expected = ae.prevLogIndex() + 1;
+      boolean ok = ae.prevLogTerm() >= 0;
+      for (LogEntry x : ae.entries()) ok &= x.index() == expected++ && x.term() <= ae.term();
+      if (!ok) throw new SafetyViolation("n" + e.from() + " sent a malformed AppendEntries " + ae);
+    }
+    double drop = healed ? 0 : params.drop();
+    if (random.nextDouble() < drop) {
+      log("drop %s", e);
+      return;
+    }
+    int copies = !healed && random.nextDouble() < params.duplicate() ? 2 : 1;
+    for (int c = 0; c < copies; c++) {
+      long delay = 1 + random.nextInt(params.maxDelay());
+      if (!healed && random.nextDouble() < params.longDelay()) delay += random.nextInt(params.longDelayMax());
+      schedule(now + delay, DELIVER, e.to(), 0, e);
+    }
+  }
+
+  private void apply(SimCore s, ApplyMsg m) {
+    if (m instanceof ApplyMsg.Command c) {
+      long index = c.index();
+      if (index != s.applied + 1)
+        throw new SafetyViolation("n" + s.id + " applied index " + index + " after " + s.applied + " (gap or out of order)");
+      long command = SimCore.commandId(c.command());
+      ensureCapacity(index);
+      if (prefixKnown[(int) index]) {
+        if (appliedCommand[(int) index] != command)
+          throw new SafetyViolation("state machine safety: index " + index + " applied as " + appliedCommand[(int) index] + " elsewhere, " + command + " on n" + s.id);
+      } else {
+        if (index > 1 && !prefixKnown[(int) index - 1])
+          throw new SafetyViolation("n" + s.id + " applied index " + index + " but nobody ever applied " + (index - 1));
+        appliedCommand[(int) index] = command;
+        prefixHash[(int) index] = SimCore.mix(index > 1 ? prefixHash[(int) index - 1] : 0, command);
+        prefixKnown[(int) index] = true;
+      }
+      if (committedTerm[(int) index] != 0 && committedCommand[(int) index] != command)
+        throw new SafetyViolation("n" + s.id + " applied " + command + " at " + index + " but " + committedCommand[(int) index] + " was committed there");
+      s.stateHash = SimCore.mix(s.stateHash, command);
+      s.applied = index;
+      if (s.stateHash != prefixHash[(int) index])
+        throw new SafetyViolation("state machine safety: n" + s.id + "'s state after " + index + " differs");
+      Integer by = markerAppliedBy.get(command);
+      if (by != null) {
+        by |= 1 << s.id;
+        markerAppliedBy.put(command, by);
+        if (by == (1 << nodes.length) - 1) live = true;
+      }
+      if (params.snapshotEvery() > 0 && index % params.snapshotEvery() == 0) {
+        s.core.snapshot(index, s.snapshotData());
+        log("n%d snapshots at %d", s.id, index);
+        processSnapshot(s, s.core.ready());
+      }
+    } else if (m instanceof ApplyMsg.SnapshotInstalled snap) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(snap.data());
+      long index = b.getLong();
+      long hash = b.getLong();
+      if (index != snap.index())
+        throw new SafetyViolation("n" + s.id + " got a snapshot labelled " + snap.index() + " holding state of " + index);
+      if (index <= s.applied)
+        throw new SafetyViolation("n" + s.id + " installed snapshot " + index + " behind its applied " + s.applied);
+      checkKnownState(s, index, hash);
+      s.applied = index;
+      s.stateHash = hash;
+      snapshotsInstalled++;
+      log("n%d installs snapshot %d", s.id, index);
+    }
+  }
+
+  // ---------------------------------------------------------------- the checker
+
+  private void checkPeer(SimCore s) {
+    RaftCore c = s.core;
+    if (c == null) return;
+    if (c.isLeader()) {
+      // Election safety: at most one leader per term
+      Integer other = leaderOfTerm.putIfAbsent(c.term(), s.id);
+      if (other != null && other != s.id)
+        throw new SafetyViolation("election safety: term " + c.term() + " has leaders n" + other + " and n" + s.id);
+      if (s.ledTerm != c.term()) {
+        s.ledTerm = c.term();
+        log("n%d becomes leader at term %d", s.id, c.term());
+        checkLeaderCompleteness(s);
+      }
+    }
+    if (s.applied != c.appliedIndex())
+      throw new SafetyViolation("n" + s.id + "'s service applied " + s.applied + " but Raft handed over " + c.appliedIndex());
+    if (!(c.snapshotIndex() <= c.appliedIndex() && c.appliedIndex() <= c.commitIndex() && c.commitIndex() <= c.lastLogIndex()))
+      throw new SafetyViolation("n" + s.id + ": snapshot " + c.snapshotIndex() + " <= applied " + c.appliedIndex() + " <= commit " + c.commitIndex() + " <= last " + c.lastLogIndex() + " does not hold");
+  }
+
+  /** What the core holds as persistent state is what is on disk once its Ready is persisted. */
+  private void checkPersisted(SimCore s) {
+    RaftCore c = s.core;
+    SimStorage d = s.storage;
+    if (d.hardState.term() != c.term() || d.hardState.votedFor() != c.votedFor())
+      throw new SafetyViolation("n" + s.id + " runs at term " + c.term() + " vote " + c.votedFor() + " but persisted " + d.hardState);
+    if (d.snapshot.index() != c.snapshotIndex() || d.lastIndex() != c.lastLogIndex() || d.lastTerm() != c.lastLogTerm())
+      throw new SafetyViolation("n" + s.id + "'s log (" + c.snapshotIndex() + ", " + c.lastLogIndex() + "@" + c.lastLogTerm() + "] is not what it persisted (" + d.snapshot.index() + ", " + d.lastIndex() + "@" + d.lastTerm() + "]");
+  }
+
+  /** Log matching: an (index, term) pair names one command and one previous term, everywhere. */
+  private void checkLogMatching(SimCore s, LogEntry e) {
+    long prevTerm = s.storage.term(e.index() - 1);
+    long command = SimCore.commandId(e.command());
+    long key = (e.index() << 24) ^ e.term();
+    long[] seen = entryAt.putIfAbsent(key, new long[] {command, prevTerm});
+    if (seen != null && (seen[0] != command || seen[1] != prevTerm))
+      throw new SafetyViolation("log matching: n" + s.id + " holds " + command + " after term " + prevTerm + " at index " + e.index() + " term " + e.term() + ", elsewhere " + seen[0] + " after term " + seen[1]);
+  }
+
+  /** Every index a peer knows committed holds the same entry as everywhere else. */
+  private void checkCommitted(SimCore s) {
+    RaftCore c = s.core;
+    long commit = c.commitIndex();
+    if (commit < s.checkedCommit)
+      throw new SafetyViolation("n" + s.id + "'s commit index went back from " + s.checkedCommit + " to " + commit);
+    for (long i = Math.max(s.checkedCommit, s.storage.snapshot.index()) + 1; i <= commit; i++) {
+      LogEntry e = s.storage.entry(i);
+      long command = SimCore.commandId(e.command());
+      ensureCapacity(i);
+      int k = (int) i;
+      if (committedTerm[k] == 0) {
+        committedTerm[k] = e.term();
+        committedCommand[k] = command;
+        commitTerm[k] = c.term();
+        maxCommitted = Math.max(maxCommitted, i);
+      } else if (committedTerm[k] != e.term() || committedCommand[k] != command) {
+        throw new SafetyViolation("state machine safety: n" + s.id + " committed " + command + "@" + e.term() + " at " + i + ", elsewhere " + committedCommand[k] + "@" + committedTerm[k]);
+      }
+    }
+    if (commit > s.checkedCommit) log("n%d commit index %d", s.id, commit);
+    s.checkedCommit = commit;
+  }
+
+  /**
+   * Leader completeness: a new leader holds every entry committed in an earlier term. (A
+   * candidate of an older term can still win with late votes after a newer leader committed
+   * something; it cannot overwrite that entry, as a majority has moved past its term.)
+   */
+  private void checkLeaderCompleteness(SimCore s) {
+    SimStorage d = s.storage;
+    for (long i = d.snapshot.index() + 1; i <= maxCommitted; i++) {
+      int k = (int) i;
+      if (committedTerm[k] == 0 || commitTerm[k] >= s.core.term()) continue;
+      if (i > d.lastIndex() || d.term(i) != committedTerm[k] || SimCore.commandId(d.entry(i).command()) != committedCommand[k])
+        throw new SafetyViolation("leader completeness: n" + s.id + ", leader of term " + s.core.term() + ", lacks committed entry " + i + " (" + committedCommand[k] + "@" + committedTerm[k] + ")");
+    }
+    if (d.snapshot.index() > 0) checkKnownState(s, d.snapshot.index(), java.nio.ByteBuffer.wrap(d.snapshot.data()).getLong(8));
+  }
+
+  private void checkRestored(SimCore s) {
+    if (s.applied > 0) checkKnownState(s, s.applied, s.stateHash);
+  }
+
+  private void checkKnownState(SimCore s, long index, long hash) {
+    ensureCapacity(index);
+    if (!prefixKnown[(int) index] || prefixHash[(int) index] != hash)
+      throw new SafetyViolation("state machine safety: n" + s.id + " holds a snapshot at " + index + " that matches no applied history");
+  }
+
+  /** At the end: any two logs that agree on an (index, term) agree on everything before it. */
+  private void checkLogsMatch() {
+    for (SimCore a : nodes) {
+      for (SimCore b : nodes) {
+        if (a.id >= b.id) continue;
+        long from = Math.max(a.storage.snapshot.index(), b.storage.snapshot.index()) + 1;
+        long to = Math.min(a.storage.lastIndex(), b.storage.lastIndex());
+        boolean agree = false;
+        for (long i = to; i >= from; i--) {
+          boolean same = a.storage.term(i) == b.storage.term(i);
+          if (agree && (!same || SimCore.commandId(a.storage.entry(i).command()) != SimCore.commandId(b.storage.entry(i).command())))
+            throw new SafetyViolation("log matching: n" + a.id + " and n" + b.id + " agree later but differ at " + i);
+          agree |= same;
+        }
+      }
+    }
+  }
+
+  private void ensureCapacity(long index) {
+    if (index < committedTerm.length) return;
+    int size = (int) Math.max(index + 1, committedTerm.length * 2L);
+    committedTerm = Arrays.copyOf(committedTerm, size);
+    committedCommand = Arrays.copyOf(committedCommand, size);
+    commitTerm = Arrays.copyOf(commitTerm, size);
+    appliedCommand = Arrays.copyOf(appliedCommand, size);
+    prefixHash = Arrays.copyOf(prefixHash, size);
+    prefixKnown = Arrays.copyOf(prefixKnown, size);
+  }
+
+  private void log(String format, Object... args) {
+    if (trace == null) return;
+    trace.addLast(String.format("%6d.%02d ", now / TICK, now % TICK) + String.format(format, args));
+    if (trace.size() > traceLimit) trace.removeFirst();
+  }
+}
