@@ -34,6 +34,8 @@ import picocli.CommandLine.Spec;
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
+  static final String COMMON_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
   public static final int OK = 0;
   public static final int REFUSED = 1;
   public static final int UNAVAILABLE = 2;
@@ -43,6 +45,9 @@ public final class Main implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   public static void main(String[] args) {
+    // Before anything touches CompletableFuture: see Stages. With fewer than two common-pool
+    // threads the JDK runs async callbacks (Pekko's ask, pipeToSelf) on a new thread each.
+    if (System.getProperty(COMMON_PARALLELISM) == null) System.setProperty(COMMON_PARALLELISM, "4");
     System.exit(commandLine().execute(args));
   }
 
