@@ -62,7 +62,12 @@ final class DemoCommand implements Callable<Integer> {
     for (int i = 0; i < nodes; i++) {
       NodeServer.Settings s =
           new NodeServer.Settings("kv", i, members, dataDir.resolve("node-" + i), 8 << 20, HttpApi.Limits.defaults());
-      servers.add(NodeServer.start(s));
+      try {
+        servers.add(NodeServer.start(s));
+      } catch (IllegalStateException e) {
+        spec.commandLine().getErr().println("raftkv demo: " + e.getMessage());
+        return Main.NOT_STARTED; // the shutdown hook stops the nodes already started
+      }
     }
     out.println("raftkv demo: " + nodes + " nodes, data under " + dataDir.toAbsolutePath());
     for (NodeServer.Member m : members) out.println("  " + m.httpEndpoint());

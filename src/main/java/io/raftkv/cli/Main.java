@@ -15,6 +15,7 @@ import picocli.CommandLine.Spec;
  *
  * <p>Exit codes: {@value #OK} success; {@value #REFUSED} the store refused (ErrNoKey, ErrVersion);
  * {@value #UNAVAILABLE} no endpoint could answer, or a write's outcome is unknown (ErrMaybe);
+ * {@value #NOT_STARTED} a node could not start (port in use, corrupt data directory);
  * {@value #USAGE} a usage error (bad arguments, or input the server rejected as malformed or too
  * large); {@value #SOFTWARE} an internal error.
  */
@@ -34,15 +35,22 @@ import picocli.CommandLine.Spec;
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
+  static final String COMMON_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
   public static final int OK = 0;
   public static final int REFUSED = 1;
   public static final int UNAVAILABLE = 2;
+  /** A node could not start (port in use, unreadable or corrupt data directory). */
+  public static final int NOT_STARTED = 3;
   public static final int USAGE = 64;
   public static final int SOFTWARE = 70;
 
   @Spec CommandSpec spec;
 
   public static void main(String[] args) {
+    // Before anything touches CompletableFuture: see Stages. With fewer than two common-pool
+    // threads the JDK runs async callbacks (Pekko's ask, pipeToSelf) on a new thread each.
+    if (System.getProperty(COMMON_PARALLELISM) == null) System.setProperty(COMMON_PARALLELISM, "4");
     System.exit(commandLine().execute(args));
   }
 

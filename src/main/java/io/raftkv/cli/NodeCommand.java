@@ -59,7 +59,13 @@ final class NodeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     NodeServer.Settings settings = config != null ? fromConfig() : fromFlags();
-    NodeServer server = NodeServer.start(settings);
+    NodeServer server;
+    try {
+      server = NodeServer.start(settings);
+    } catch (IllegalStateException e) {
+      spec.commandLine().getErr().println("raftkv node: " + e.getMessage());
+      return Main.NOT_STARTED;
+    }
     PrintWriter out = spec.commandLine().getOut();
     out.println("raftkv node " + settings.id() + " of " + settings.members().size() + ": HTTP on "
         + settings.self().httpEndpoint() + ", cluster on " + settings.self().seedAddress() + ", data in " + settings.dataDir().toAbsolutePath());

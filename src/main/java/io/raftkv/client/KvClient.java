@@ -7,7 +7,8 @@ import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,6 +52,15 @@ public final class KvClient {
       return new Settings(Duration.ofMillis(100), null);
     }
   }
+
+  /** Runs retries after their pause; attempts never block, so one thread serves every client. */
+  private static final ScheduledExecutorService RETRIES =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "raftkv-clerk-retries");
+            t.setDaemon(true);
+            return t;
+          });
 
   private final ServerCall transport;
   private final int servers;
@@ -162,7 +172,7 @@ public final class KvClient {
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
-    reply.whenComplete(
+    Stages.direct(reply).whenComplete(
         (r, failure) -> {
           if (r instanceof KvServer.Reply.Done done) {
             leader = server;
@@ -180,8 +190,7 @@ public final class KvClient {
           if (deadline != Long.MAX_VALUE) {
             pause = Math.min(pause, Math.max(0, (deadline - System.nanoTime()) / 1_000_000));
           }
-          Executor later = CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS);
-          later.execute(() -> attempt(op, versionedPut, true, failed, deadline, out));
+          RETRIES.schedule(() -> attempt(op, versionedPut, true, failed, deadline, out), pause, TimeUnit.MILLISECONDS);
         });
   }
 

@@ -2,8 +2,13 @@ package io.raftkv.raft;
 
 import io.raftkv.storage.RaftStorage;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -14,9 +19,20 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * The actor shell around one {@link RaftCore}: a timer feeds it ticks, incoming peer messages are
- * stepped, and after every input the core's {@link Ready} is carried out in order (persist, send,
- * apply). Committed commands and installed snapshots go to {@code applyTo} in log order, followed by
- * {@link ApplyMsg.Stopped} when the peer stops.
+ * stepped, and after every input the core's {@link Ready} is carried out in order: persist, then
+ * send, then apply. Committed commands and installed snapshots go to {@code applyTo} in log order,
+ * followed by {@link ApplyMsg.Stopped} when the peer stops.
+ *
+ * <p>Persisting never blocks the mailbox: each Ready is handed to {@link
+ * RaftStorage#persistAsync} and the peer goes on taking inputs while the storage makes it durable.
+ * A Ready's messages and applies wait in a queue until its persist and every earlier one
+ * completed, and go out in Ready order: Figure 2's persistent state is "updated on stable storage
+ * before responding to RPCs", and the apply stream stays in log order. Nothing is sent early:
+ * etcd lets a leader send AppendEntries before its own append is durable, but only because its
+ * core does not count the leader's own match until then, and {@link RaftCore} counts it at once.
+ * When the stage is already complete (in-memory storage), the effects go out inline, exactly as a
+ * synchronous persist would. A failed persist stops the peer: continuing could acknowledge votes or
+ * entries that a restart would forget.
  */
 public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
@@ -42,7 +58,10 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   public record GetState(ActorRef<State> replyTo) implements Command {}
 
-  /** A consistent view of the peer at one moment. */
+  /**
+   * A consistent view of the peer at one moment. Term, role and log are the core's, which may be
+   * ahead of what is durable yet; {@code appliedIndex} is the last index handed to the service.
+   */
   public record State(
       int id,
       long term,
@@ -74,6 +93,19 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     INSTANCE
   }
 
+  /** Persist number {@code seq} is durable, and with it every earlier one. */
+  private record Persisted(long seq) implements Command {}
+
+  /** Persist number {@code seq} could not be made durable. */
+  private record PersistFailed(long seq, Throwable cause) implements Command {}
+
+  /**
+   * What a Ready asks for once durable: its messages, then its applies (with a leadership change
+   * after them, where there was one). {@code seq} is the persist that must complete first: the
+   * Ready's own, or for a Ready with nothing to persist the last one issued before it.
+   */
+  private record Effects(long seq, List<Envelope> messages, List<ApplyMsg> applies) {}
+
   public static Behavior<Command> create(
       Settings settings, RaftStorage storage, PeerTransport transport, ActorRef<ApplyMsg> applyTo) {
     return Behaviors.setup(
@@ -93,6 +125,10 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   private final ActorRef<ApplyMsg> applyTo;
   private Role lastRole;
   private long lastTerm;
+  private long issued; // persists handed to the storage so far; durable <= issued
+  private long durable; // every persist up to this one completed
+  private final ArrayDeque<Effects> waiting = new ArrayDeque<>(); // by seq; head.seq > durable
+  private long applied; // the last index handed to applyTo; <= core.appliedIndex()
 
   private RaftPeer(
       ActorContext<Command> ctx,
@@ -110,6 +146,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
             settings.id(), settings.n(), settings.config(), new SplittableRandom(settings.seed()), storage.load());
     this.lastRole = core.role();
     this.lastTerm = core.term();
+    this.applied = core.appliedIndex();
   }
 
   @Override
@@ -120,7 +157,9 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(Start.class, this::onStart)
         .onMessage(TakeSnapshot.class, s -> afterInput(() -> core.snapshot(s.index(), s.data())))
         .onMessage(GetState.class, this::onGetState)
-        .onMessage(Kill.class, k -> Behaviors.stopped())
+        .onMessage(Persisted.class, this::onPersisted)
+        .onMessage(PersistFailed.class, f -> persistFailed(f.seq(), f.cause()))
+        .onMessage(Kill.class, k -> Behaviors.stopped()) // persists in flight: their effects are dropped
         .onSignal(PostStop.class, s -> onStop())
         .build();
   }
@@ -130,8 +169,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     // The answer goes out before the entry can be applied, so a caller that sends Start and
     // receives applies in the same mailbox always learns the index first.
     s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader()));
-    process();
-    return this;
+    return process();
   }
 
   private Behavior<Command> onGetState(GetState g) {
@@ -143,7 +181,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
                 core.role(),
                 core.leader(),
                 core.commitIndex(),
-                core.appliedIndex(),
+                applied,
                 core.lastLogIndex(),
                 core.snapshotIndex(),
                 storage.raftStateSize(),
@@ -158,22 +196,91 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   private Behavior<Command> afterInput(Runnable input) {
     input.run();
-    process();
+    return process();
+  }
+
+  /**
+   * Takes the core's effects: hands what must persist to the storage, and carries out the rest
+   * (send, then apply) at once if nothing it depends on is still being persisted, else queues it.
+   */
+  private Behavior<Command> process() {
+    Ready ready = core.ready();
+    ApplyMsg.LeadershipChanged change = noticeRoleChange();
+    if (ready.isEmpty() && change == null) return this;
+    List<ApplyMsg> applies = ready.applies();
+    if (change != null) {
+      applies = new ArrayList<>(applies);
+      applies.add(change);
+    }
+    long seq = issued;
+    if (ready.mustPersist()) {
+      seq = ++issued;
+      CompletableFuture<Void> done = storage.persistAsync(ready).toCompletableFuture();
+      if (!done.isDone()) {
+        long s = seq;
+        // Callbacks run on the storage's thread: they only build the message. The stage is mapped
+        // to a non-null value first: Pekko would otherwise pipe a null, which, once the peer has
+        // stopped, breaks the dead-letter logger.
+        getContext().pipeToSelf(
+            done.thenApply(ok -> new Persisted(s)),
+            (persisted, failure) -> failure == null ? persisted : new PersistFailed(s, failure));
+      } else if (done.isCompletedExceptionally()) {
+        return persistFailed(seq, done.handle((ok, failure) -> failure).join());
+      } else {
+        durable = seq; // stages complete in call order: every earlier one is durable too
+      }
+    }
+    Effects effects = new Effects(seq, ready.messages(), applies);
+    if (waiting.isEmpty() && seq <= durable) {
+      carryOut(effects); // the common case with in-memory storage: no queue, no mailbox hop
+    } else {
+      waiting.addLast(effects);
+      release();
+    }
     return this;
   }
 
-  /** Carries out the core's effects: persist, then send, then apply. */
-  private void process() {
-    Ready ready = core.ready();
-    if (ready.isEmpty()) return;
-    if (ready.mustPersist()) storage.persist(ready);
-    for (Envelope e : ready.messages()) transport.send(e);
-    for (ApplyMsg a : ready.applies()) applyTo.tell(a);
-    noticeRoleChange();
+  private Behavior<Command> onPersisted(Persisted p) {
+    durable = Math.max(durable, p.seq());
+    release();
+    return this;
   }
 
-  private void noticeRoleChange() {
-    if (core.role() == lastRole && core.term() == lastTerm) return;
+  /** Carries out, in order, every queued Ready whose persist (and every earlier one) is durable. */
+  private void release() {
+    while (!waiting.isEmpty() && waiting.peekFirst().seq() <= durable) carryOut(waiting.pollFirst());
+  }
+
+  private void carryOut(Effects e) {
+    for (Envelope m : e.messages()) transport.send(m);
+    for (ApplyMsg a : e.applies()) {
+      if (a instanceof ApplyMsg.Command c) {
+        applied = c.index();
+      } else if (a instanceof ApplyMsg.SnapshotInstalled si) {
+        applied = si.index();
+      }
+      applyTo.tell(a);
+    }
+  }
+
+  /**
+   * The storage could not make persist {@code seq} durable. Carrying on could acknowledge votes or
+   * entries that a restart would forget, so the peer stops (the service sees {@link
+   * ApplyMsg.Stopped}) and must be restarted from what the disk holds.
+   */
+  private Behavior<Command> persistFailed(long seq, Throwable cause) {
+    Throwable c = cause instanceof CompletionException && cause.getCause() != null ? cause.getCause() : cause;
+    getContext().getLog().error("n{} stops: persist {} failed", core.id(), seq, c);
+    return Behaviors.stopped();
+  }
+
+  /**
+   * Logs a role change at once; returns the {@link ApplyMsg.LeadershipChanged} to deliver after
+   * the applies of the same Ready (a service failing its waiting requests must first see every
+   * entry committed before the change), or null.
+   */
+  private ApplyMsg.LeadershipChanged noticeRoleChange() {
+    if (core.role() == lastRole && core.term() == lastTerm) return null;
     boolean wasLeader = lastRole == Role.LEADER;
     if (core.role() != lastRole || core.role() == Role.CANDIDATE) {
       // one fixed shape for every role change: "n2 became leader at term 3"
@@ -181,6 +288,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     }
     lastRole = core.role();
     lastTerm = core.term();
-    if (wasLeader || core.isLeader()) applyTo.tell(new ApplyMsg.LeadershipChanged(core.term(), core.isLeader()));
+    if (!wasLeader && !core.isLeader()) return null;
+    return new ApplyMsg.LeadershipChanged(core.term(), core.isLeader());
   }
 }

@@ -1,6 +1,7 @@
 package io.raftkv.server;
 
 import io.raftkv.client.ServerCall;
+import io.raftkv.client.Stages;
 import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvServer;
@@ -55,8 +56,9 @@ public final class ClusterServerCall implements ServerCall {
     ActorRef<KvGateway.Forward> to = gateways.get(server);
     if (to == null) return CompletableFuture.failedFuture(new IllegalStateException("node " + server + " not reachable yet"));
     byte[] bytes = KvCodec.encode(op);
-    return AskPattern.<KvGateway.Forward, KvGateway.Answer>ask(
-            to, replyTo -> new KvGateway.Forward(bytes, replyTo), timeout, system.scheduler())
+    return Stages.direct(
+            AskPattern.<KvGateway.Forward, KvGateway.Answer>ask(
+                to, replyTo -> new KvGateway.Forward(bytes, replyTo), timeout, system.scheduler()))
         .thenApply(KvGateway::toReply);
   }
 

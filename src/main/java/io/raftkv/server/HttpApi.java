@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.raftkv.client.KvClient;
+import io.raftkv.client.Stages;
 import io.raftkv.kv.KvOp;
 import io.raftkv.raft.RaftPeer;
 import java.io.IOException;
@@ -300,9 +301,7 @@ public final class HttpApi {
       entity.discardBytes(mat);
       return CompletableFuture.failedFuture(BadInput.tooLarge("request body is longer than " + max + " bytes"));
     }
-    return entity
-        .withSizeLimit(max)
-        .toStrict(BODY_TIMEOUT.toMillis(), mat)
+    return Stages.direct(entity.withSizeLimit(max).toStrict(BODY_TIMEOUT.toMillis(), mat))
         .thenApply(strict -> strict.getData().toArray())
         .exceptionally(
             e -> {
@@ -508,7 +507,7 @@ public final class HttpApi {
     }
     CompletableFuture<KvClient.Result> answer;
     try {
-      answer = clerk.submit(toSubmit).toCompletableFuture().copy();
+      answer = Stages.direct(clerk.submit(toSubmit));
     } catch (RuntimeException e) {
       answer = CompletableFuture.failedFuture(e);
     }
@@ -586,7 +585,7 @@ public final class HttpApi {
   private CompletableFuture<RaftPeer.State> askStatus() {
     CompletableFuture<RaftPeer.State> f;
     try {
-      f = status.get().toCompletableFuture().copy();
+      f = Stages.direct(status.get());
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }

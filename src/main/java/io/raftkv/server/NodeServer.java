@@ -80,7 +80,12 @@ public final class NodeServer implements AutoCloseable {
 
   /** Starts the node and returns once its HTTP API listens (the group may still be electing). */
   public static NodeServer start(Settings s) {
-    FileStorage storage = FileStorage.open(s.dataDir());
+    FileStorage storage;
+    try {
+      storage = FileStorage.open(s.dataDir());
+    } catch (RuntimeException e) { // CorruptStorageException, UncheckedIOException, a held lock
+      throw new IllegalStateException("node " + s.id() + " cannot use " + s.dataDir() + ": " + e.getMessage(), e);
+    }
     ActorSystem<Void> system = null;
     try {
       List<String> seeds = new ArrayList<>();

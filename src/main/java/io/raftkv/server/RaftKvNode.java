@@ -91,6 +91,13 @@ public final class RaftKvNode {
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, Settings s, RaftStorage storage) {
+    if (java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() < 2) {
+      ctx.getLog()
+          .warn(
+              "the JDK common pool has {} thread(s): every async callback of Pekko's Java ask starts a thread;"
+                  + " run with -Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
+              java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
+    }
     ClusterTransport transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
     ctx.spawn(transport.directory(s.group()), "peers");
     ActorRef<KvServer.Command> server = ctx.spawn(KvServer.create(s.kv(), storage, transport), "server");

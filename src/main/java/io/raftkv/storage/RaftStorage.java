@@ -29,7 +29,9 @@ public interface RaftStorage {
    * one thread at a time; size queries reflect every call made so far, durable or not.
    *
    * <p>Completion may run on a thread of the storage's own: callbacks must not block (an actor
-   * should {@code pipeToSelf}). The default persists synchronously on the caller's thread.
+   * should {@code pipeToSelf}). The stage must support {@code toCompletableFuture()} (the peer
+   * checks whether it is already complete, to go on without a mailbox hop). The default persists
+   * synchronously on the caller's thread and returns a completed stage.
    */
   default CompletionStage<Void> persistAsync(Ready ready) {
     try {

@@ -98,6 +98,7 @@ class KvSrvLab2Test {
         new ProcessBuilder(
                 ProcessHandle.current().info().command().orElse("java"),
                 "-Xmx1g",
+                "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
                 "-cp",
                 System.getProperty("java.class.path"),
                 MemPutManyClients.class.getName(),

@@ -225,6 +225,7 @@ class MultiProcessClusterTest {
         new ProcessBuilder(
             java,
             "-Xmx256m",
+            "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
             "-cp",
             System.getProperty("java.class.path"),
             "io.raftkv.cli.Main",

@@ -124,7 +124,7 @@ public final class FileStorageBench {
     return new Ready(null, List.of(new LogEntry(index, 1, cmd)), null, List.of(), List.of());
   }
 
-  private static void deleteDir(Path dir) throws IOException {
+  static void deleteDir(Path dir) throws IOException {
     if (!Files.exists(dir)) return;
     try (Stream<Path> s = Files.walk(dir)) {
       for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);

@@ -83,8 +83,9 @@ public final class KvLabCluster implements AutoCloseable {
       rafts.put(i, peer);
       SimNetwork.Service clients =
           req ->
-              AskPattern.<KvServer.Command, KvServer.Reply>ask(
-                      server, r -> new KvServer.Request((KvOp) req, r), Duration.ofSeconds(30), kit.scheduler())
+              io.raftkv.client.Stages.direct(
+                      AskPattern.<KvServer.Command, KvServer.Reply>ask(
+                          server, r -> new KvServer.Request((KvOp) req, r), Duration.ofSeconds(30), kit.scheduler()))
                   .thenApply(r -> (Object) r);
       return new LabGroup.Server(clients, () -> server.tell(KvServer.Kill.INSTANCE));
     });

@@ -1,0 +1,66 @@
+package io.raftkv.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.raftkv.raft.HardState;
+import io.raftkv.raft.LogEntry;
+import io.raftkv.raft.Ready;
+import io.raftkv.storage.FileStorage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code raftkv node} refuses bad member lists and damaged data directories with a clear message. */
+class NodeCommandTest {
+  @TempDir Path dir;
+
+  private record Run(int code, String err) {}
+
+  private static Run run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter err = new StringWriter();
+    cl.setErr(new PrintWriter(err));
+    cl.setOut(new PrintWriter(new StringWriter()));
+    int code = cl.execute(args);
+    return new Run(code, err.toString());
+  }
+
+  @Test
+  void badMembersAndIdsAreUsageErrors() {
+    Run r = run("node", "--id", "0", "--members", "127.0.0.1:notaport:8081", "--data-dir", dir.toString());
+    assertEquals(Main.USAGE, r.code());
+    assertTrue(r.err().contains("bad member 127.0.0.1:notaport:8081"), r.err());
+    r = run("node", "--id", "3", "--members", "a:1:2,b:1:2,c:1:2", "--data-dir", dir.toString());
+    assertEquals(Main.USAGE, r.code());
+    assertTrue(r.err().contains("--id 3 is not one of the 3 members"), r.err());
+    r = run("node", "--id", "0");
+    assertEquals(Main.USAGE, r.code());
+    assertTrue(r.err().contains("need --config FILE"), r.err());
+  }
+
+  @Test
+  void aCorruptLogRefusesToStartAndSaysWhere() throws Exception {
+    Path data = dir.resolve("node-0");
+    try (FileStorage fs = FileStorage.open(data)) {
+      fs.persist(new Ready(new HardState(1, 0), List.of(new LogEntry(1, 1, new byte[64])), null, List.of(), List.of()));
+      fs.persist(new Ready(null, List.of(new LogEntry(2, 1, new byte[64])), null, List.of(), List.of()));
+    }
+    Path wal;
+    try (Stream<Path> files = Files.list(data)) {
+      wal = files.filter(p -> p.getFileName().toString().startsWith("wal-")).findFirst().orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(wal);
+    bytes[bytes.length / 3] ^= 0x5A; // inside an early record, with a valid one after it
+    Files.write(wal, bytes);
+    Run r = run("node", "--id", "0", "--members", "127.0.0.1:1:2", "--data-dir", data.toString());
+    assertEquals(Main.NOT_STARTED, r.code());
+    assertTrue(r.err().contains("corrupt storage") && r.err().contains(wal.getFileName().toString()), r.err());
+  }
+}
