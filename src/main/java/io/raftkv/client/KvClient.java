@@ -155,8 +155,7 @@ public final class KvClient {
       deadline = System.nanoTime() + settings.deadline().toNanos();
       // the deadline holds even while a transmission is outstanding (a server may sit on a request
       // it cannot commit for longer than the caller is willing to wait)
-      CompletableFuture.delayedExecutor(settings.deadline().toNanos(), TimeUnit.NANOSECONDS)
-          .execute(() -> out.complete(new Result(Err.Timeout, "", 0)));
+      out.completeOnTimeout(new Result(Err.Timeout, "", 0), settings.deadline().toNanos(), TimeUnit.NANOSECONDS);
     }
     attempt(op, versionedPut, false, 0, deadline, out);
     return out;
