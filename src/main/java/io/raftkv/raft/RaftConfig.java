@@ -12,6 +12,12 @@ package io.raftkv.raft;
  * @param maxBytesPerMessage most command bytes one AppendEntries carries (at least one entry goes)
  * @param maxInflight most AppendEntries with entries unacknowledged per follower
  * @param snapshotResendTicks how long a leader waits for an InstallSnapshot answer before resending
+ * @param preVote campaign in two phases (dissertation §9.6): a node first asks whether it could win,
+ *     without raising its term, so a node coming back from a partition or pause cannot depose a
+ *     healthy leader
+ * @param checkQuorum a leader that has not heard from a majority for an election timeout steps
+ *     down, and a follower that heard from its leader within the last election timeout ignores
+ *     votes for another (dissertation §6.2, the "vote lease")
  */
 public record RaftConfig(
     int electionTicksMin,
@@ -21,7 +27,9 @@ public record RaftConfig(
     int maxEntriesPerMessage,
     long maxBytesPerMessage,
     int maxInflight,
-    int snapshotResendTicks) {
+    int snapshotResendTicks,
+    boolean preVote,
+    boolean checkQuorum) {
 
   public RaftConfig {
     if (heartbeatTicks < 1) throw new IllegalArgumentException("heartbeatTicks must be >= 1");
@@ -33,8 +41,40 @@ public record RaftConfig(
       throw new IllegalArgumentException("flow-control limits must be positive");
   }
 
+  /** The lab's Raft: no PreVote, no CheckQuorum (a minority leader keeps its leadership). */
+  public RaftConfig(
+      int electionTicksMin,
+      int electionTicksMax,
+      int heartbeatTicks,
+      int commitNotifyTicks,
+      int maxEntriesPerMessage,
+      long maxBytesPerMessage,
+      int maxInflight,
+      int snapshotResendTicks) {
+    this(
+        electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, false, false);
+  }
+
+  public RaftConfig withPreVote(boolean on) {
+    return new RaftConfig(
+        electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, on, checkQuorum);
+  }
+
+  public RaftConfig withCheckQuorum(boolean on) {
+    return new RaftConfig(
+        electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, on);
+  }
+
+  /** {@link #defaults()} with PreVote and CheckQuorum on: what a real deployment runs. */
+  public static RaftConfig production() {
+    return defaults().withPreVote(true).withCheckQuorum(true);
+  }
+
   /**
-   * Defaults for a 10 ms tick: heartbeats every 100 ms (the lab allows at most ten a second),
+   * The lab's defaults (PreVote and CheckQuorum off) for a 10 ms tick: heartbeats every 100 ms (the lab allows at most ten a second),
    * election timeouts of 400–800 ms, commit news within 20 ms.
    */
   public static RaftConfig defaults() {

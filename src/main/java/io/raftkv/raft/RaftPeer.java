@@ -54,7 +54,31 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   /** Proposes {@code command}; the answer comes at once, before anything is committed. */
   public record Start(byte[] command, ActorRef<StartResult> replyTo) implements Command {}
 
-  public record StartResult(long index, long term, boolean isLeader) {}
+  /**
+   * Where the command will be committed, if it ever is. {@code leader} is the peer this one
+   * believes leads (itself when {@code isLeader}), or -1 when it knows none: a hint for clients.
+   */
+  public record StartResult(long index, long term, boolean isLeader, int leader) {
+    public StartResult(long index, long term, boolean isLeader) {
+      this(index, term, isLeader, -1);
+    }
+  }
+
+  /**
+   * Hands leadership to peer {@code to} (-1: the most up-to-date follower) by Raft's leadership
+   * transfer (dissertation §3.10): the leader stops accepting proposals, brings the target up to
+   * date and tells it to campaign at once. {@code replyTo} hears when the target leads, or why the
+   * transfer did not happen (not the leader, unknown target, or the election timeout passed).
+   */
+  public record TransferLeader(int to, ActorRef<TransferResult> replyTo) implements Command {}
+
+  /**
+   * @param done true if {@code leader} now leads {@code term} because of this transfer (or already
+   *     led it)
+   * @param leader the leader this peer knows of afterwards, or -1
+   * @param error why it did not happen, or null when done
+   */
+  public record TransferResult(boolean done, int leader, long term, String error) {}
 
   public record GetState(ActorRef<State> replyTo) implements Command {}
 
@@ -157,6 +181,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(Start.class, this::onStart)
         .onMessage(TakeSnapshot.class, s -> afterInput(() -> core.snapshot(s.index(), s.data())))
         .onMessage(GetState.class, this::onGetState)
+        .onMessage(TransferLeader.class, this::onTransferLeader)
         .onMessage(Persisted.class, this::onPersisted)
         .onMessage(PersistFailed.class, f -> persistFailed(f.seq(), f.cause()))
         .onMessage(Kill.class, k -> Behaviors.stopped()) // persists in flight: their effects are dropped
@@ -168,8 +193,14 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     RaftCore.Proposal p = core.propose(s.command());
     // The answer goes out before the entry can be applied, so a caller that sends Start and
     // receives applies in the same mailbox always learns the index first.
-    s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader()));
+    s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader(), core.leader()));
     return process();
+  }
+
+  private Behavior<Command> onTransferLeader(TransferLeader t) {
+    // replaced by the core's leadership transfer in the next commit
+    t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "leadership transfer is not available yet"));
+    return this;
   }
 
   private Behavior<Command> onGetState(GetState g) {

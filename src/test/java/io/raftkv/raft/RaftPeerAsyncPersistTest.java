@@ -69,8 +69,8 @@ class RaftPeerAsyncPersistTest {
     peer.tell(new RaftPeer.Inbound(1, AppendEntriesReply.accepted(1, 0)));
     peer.tell(new RaftPeer.Inbound(2, AppendEntriesReply.accepted(1, 0)));
 
-    assertEquals(new RaftPeer.StartResult(1, 1, true), start(peer, "c1")); // persist 2
-    assertEquals(new RaftPeer.StartResult(2, 1, true), start(peer, "c2")); // persist 3
+    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1")); // persist 2
+    assertEquals(new RaftPeer.StartResult(2, 1, true, 0), start(peer, "c2")); // persist 3
     assertEquals(3, storage.count());
     // A quorum acknowledges both entries, so they commit, but the commit's applies wait behind
     // the leader's own appends.
@@ -134,8 +134,8 @@ class RaftPeerAsyncPersistTest {
     ActorRef<RaftPeer.Command> peer = spawn(1, storage, out);
     becomeSoleLeader(peer, storage, out);
 
-    assertEquals(new RaftPeer.StartResult(1, 1, true), start(peer, "c1")); // persist 2
-    assertEquals(new RaftPeer.StartResult(2, 1, true), start(peer, "c2")); // persist 3
+    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1")); // persist 2
+    assertEquals(new RaftPeer.StartResult(2, 1, true, 0), start(peer, "c2")); // persist 3
     out.expectNoMessage(QUIET);
     storage.fail(2, new UncheckedIOException(new IOException("simulated fsync failure")));
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage()); // neither c1 nor c2 applied
@@ -152,7 +152,7 @@ class RaftPeerAsyncPersistTest {
     becomeSoleLeader(peer, storage, out);
 
     storage.failAtOnce = true;
-    assertEquals(new RaftPeer.StartResult(1, 1, true), start(peer, "c1"));
+    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1"));
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage());
     out.expectTerminated(peer);
   }
@@ -164,7 +164,7 @@ class RaftPeerAsyncPersistTest {
     ActorRef<RaftPeer.Command> peer = spawn(1, storage, out);
     becomeSoleLeader(peer, storage, out);
 
-    assertEquals(new RaftPeer.StartResult(1, 1, true), start(peer, "c1"));
+    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1"));
     peer.tell(RaftPeer.Kill.INSTANCE);
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage());
     out.expectTerminated(peer);
@@ -189,7 +189,7 @@ class RaftPeerAsyncPersistTest {
 
     TestProbe<RaftPeer.State> slipped = testKit.createTestProbe();
     storage.duringPersist = () -> peer.tell(new RaftPeer.GetState(slipped.getRef()));
-    assertEquals(new RaftPeer.StartResult(1, 1, true), start(peer, "c1"));
+    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1"));
     assertEquals(1, slipped.receiveMessage().appliedIndex());
     assertCommand(1, "c1", out.receiveMessage());
     testKit.stop(peer);
