@@ -29,6 +29,8 @@ final class Progress {
   int snapshotTicks;
   /** REPLICATE: the last index carried by each unacknowledged AppendEntries, oldest first. */
   final ArrayDeque<Long> inflight = new ArrayDeque<>();
+  /** An answer came from this follower since the leader's last CheckQuorum window began. */
+  boolean recentActive;
   /** The highest commit index this follower has been told. */
   long sentCommit;
 

@@ -18,6 +18,13 @@ public final class RaftCodec {
   private static final int APPEND_ENTRIES_REPLY = 4;
   private static final int INSTALL_SNAPSHOT = 5;
   private static final int INSTALL_SNAPSHOT_REPLY = 6;
+  /** A RequestVote with flags (pre-vote, transfer): tag 1 stays the plain one, byte for byte. */
+  private static final int REQUEST_VOTE_FLAGGED = 7;
+  private static final int PRE_VOTE_REPLY = 8;
+  private static final int TIMEOUT_NOW = 9;
+
+  private static final int FLAG_PRE_VOTE = 1;
+  private static final int FLAG_TRANSFER = 2;
 
   private RaftCodec() {}
 
@@ -34,9 +41,13 @@ public final class RaftCodec {
     Writer w = new Writer();
     w.u8(VERSION);
     if (m instanceof RaftMessage.RequestVote rv) {
-      w.u8(REQUEST_VOTE).varint(rv.term()).varint(rv.lastLogIndex()).varint(rv.lastLogTerm());
+      int flags = (rv.preVote() ? FLAG_PRE_VOTE : 0) | (rv.transfer() ? FLAG_TRANSFER : 0);
+      w.u8(flags == 0 ? REQUEST_VOTE : REQUEST_VOTE_FLAGGED).varint(rv.term()).varint(rv.lastLogIndex()).varint(rv.lastLogTerm());
+      if (flags != 0) w.u8(flags);
     } else if (m instanceof RaftMessage.RequestVoteReply r) {
-      w.u8(REQUEST_VOTE_REPLY).varint(r.term()).u8(r.voteGranted() ? 1 : 0);
+      w.u8(r.preVote() ? PRE_VOTE_REPLY : REQUEST_VOTE_REPLY).varint(r.term()).u8(r.voteGranted() ? 1 : 0);
+    } else if (m instanceof RaftMessage.TimeoutNow t) {
+      w.u8(TIMEOUT_NOW).varint(t.term());
     } else if (m instanceof RaftMessage.AppendEntries ae) {
       w.u8(APPEND_ENTRIES).varint(ae.term()).varint(ae.prevLogIndex()).varint(ae.prevLogTerm());
       w.varint(ae.leaderCommit());
@@ -62,7 +73,16 @@ public final class RaftCodec {
     RaftMessage m =
         switch (tag) {
           case REQUEST_VOTE -> new RaftMessage.RequestVote(r.varint(), r.varint(), r.varint());
+          case REQUEST_VOTE_FLAGGED -> {
+            long term = r.varint(), lastIndex = r.varint(), lastTerm = r.varint();
+            int flags = r.u8();
+            if ((flags & ~(FLAG_PRE_VOTE | FLAG_TRANSFER)) != 0) throw new CorruptDataException("unknown vote flags " + flags);
+            yield new RaftMessage.RequestVote(
+                term, lastIndex, lastTerm, (flags & FLAG_PRE_VOTE) != 0, (flags & FLAG_TRANSFER) != 0);
+          }
           case REQUEST_VOTE_REPLY -> new RaftMessage.RequestVoteReply(r.varint(), r.u8() == 1);
+          case PRE_VOTE_REPLY -> new RaftMessage.RequestVoteReply(r.varint(), r.u8() == 1, true);
+          case TIMEOUT_NOW -> new RaftMessage.TimeoutNow(r.varint());
           case APPEND_ENTRIES -> {
             long term = r.varint(), prev = r.varint(), prevTerm = r.varint(), commit = r.varint();
             yield new RaftMessage.AppendEntries(term, prev, prevTerm, readEntries(r), commit);

@@ -6,6 +6,7 @@ import io.raftkv.raft.RaftMessage.InstallSnapshot;
 import io.raftkv.raft.RaftMessage.InstallSnapshotReply;
 import io.raftkv.raft.RaftMessage.RequestVote;
 import io.raftkv.raft.RaftMessage.RequestVoteReply;
+import io.raftkv.raft.RaftMessage.TimeoutNow;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -20,6 +21,12 @@ import java.util.random.RandomGenerator;
  * (persist, then send, then apply). Not thread-safe: one caller drives it.
  *
  * <p>Peers are numbered {@code 0..n-1}; this peer is {@code id}.
+ *
+ * <p>Beyond Figure 2, each switched by {@link RaftConfig}: PreVote (§9.6: a node campaigns only
+ * once a majority would vote for it, so a node back from a partition cannot raise everyone's term),
+ * CheckQuorum with the vote lease (§6.2: a leader that hears from no majority for an election
+ * timeout steps down; a follower that heard from its leader within the timeout ignores other
+ * candidates), and leadership transfer (§3.10, always available).
  */
 public class RaftCore {
   private final int id;
@@ -42,8 +49,10 @@ public class RaftCore {
   private int heartbeatElapsed;
   private int commitNotifyElapsed = -1; // -1: no commit news waiting to go out
   private int randomizedElectionTimeout;
-  private final Set<Integer> votes = new HashSet<>();
+  private final Set<Integer> votes = new HashSet<>(); // candidate and pre-candidate; includes id
+  private final Set<Integer> rejections = new HashSet<>(); // pre-candidate only
   private Progress[] progress; // leader only
+  private int leadTransferee = -1; // leader only: the peer being handed the leadership, or -1
 
   // effects not yet handed over by ready()
   private boolean hardStateDirty;
@@ -54,6 +63,18 @@ public class RaftCore {
 
   /** The result of {@link #propose}: where the command will be committed, if it ever is. */
   public record Proposal(long index, long term, boolean isLeader) {}
+
+  /** What {@link #transferLeadership} did. */
+  public enum Transfer {
+    /** Under way (or already was, to the same peer): the target campaigns once it is up to date. */
+    STARTED,
+    /** The target is this leader: any pending transfer is cancelled and it stays leader. */
+    SELF,
+    NOT_LEADER,
+    UNKNOWN_PEER,
+    /** A group of one has no one to hand over to. */
+    NO_FOLLOWER
+  }
 
   public RaftCore(int id, int n, RaftConfig config, RandomGenerator random, PersistentState state) {
     if (n < 1 || id < 0 || id >= n) throw new IllegalArgumentException("bad peer id " + id + " of " + n);
@@ -86,6 +107,11 @@ public class RaftCore {
 
   public boolean isLeader() {
     return role == Role.LEADER;
+  }
+
+  /** The peer this leader is handing its leadership to, or -1. */
+  public int leadTransferee() {
+    return leadTransferee;
   }
 
   /** The peer this one believes leads the current term, or -1. */
@@ -138,13 +164,16 @@ public class RaftCore {
     if (role == Role.LEADER) {
       tickLeader();
     } else if (++electionElapsed >= randomizedElectionTimeout) {
-      campaign();
+      hup();
     }
   }
 
-  /** Appends {@code command} if this peer leads; returns at once either way. */
+  /**
+   * Appends {@code command} if this peer leads and is not handing its leadership over (a transfer
+   * drops proposals: the target must catch up with a log that stops growing); returns at once.
+   */
   public Proposal propose(byte[] command) {
-    if (role != Role.LEADER) return new Proposal(-1, term, false);
+    if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false);
     LogEntry e = new LogEntry(log.lastIndex() + 1, term, command);
     log.append(e);
     pendingEntries.add(e);
@@ -171,15 +200,87 @@ public class RaftCore {
     pendingEntries.removeIf(e -> e.index() <= index);
   }
 
+  /**
+   * Hands the leadership to peer {@code to} (-1: the follower with the longest matching log), as
+   * in §3.10: proposals stop, the target is brought up to date and then told to campaign at once.
+   * The transfer is abandoned if it has not happened within an election timeout, or when this
+   * peer stops leading.
+   */
+  public Transfer transferLeadership(int to) {
+    if (role != Role.LEADER) return Transfer.NOT_LEADER;
+    if (to == -1) to = bestTransferee();
+    if (to == -1) return Transfer.NO_FOLLOWER;
+    if (to < 0 || to >= n) return Transfer.UNKNOWN_PEER;
+    if (to == id) {
+      leadTransferee = -1;
+      return Transfer.SELF;
+    }
+    if (leadTransferee == to) return Transfer.STARTED; // the deadline is not extended
+    leadTransferee = to;
+    electionElapsed = 0; // the transfer must complete within one election timeout
+    if (!maybeSendTimeoutNow(to)) fillWindow(to);
+    return Transfer.STARTED;
+  }
+
+  /**
+   * Why {@link #step} must not take this message (an unknown sender, a field out of range, entries
+   * out of sequence), or null if it may. A shell drops such messages: they come from a broken or
+   * hostile peer, and stepping them could make the core throw.
+   */
+  public String invalid(int from, RaftMessage m) {
+    if (from < 0 || from >= n || from == id) return "unknown sender n" + from;
+    if (m == null) return "no message";
+    if (m.term() < 0) return "negative term";
+    if (m instanceof RequestVote rv) {
+      if (rv.lastLogIndex() < 0 || rv.lastLogTerm() < 0 || rv.lastLogTerm() > rv.term()) return "bad last log position";
+    } else if (m instanceof AppendEntries ae) {
+      if (ae.prevLogIndex() < 0 || ae.prevLogTerm() < 0 || ae.prevLogTerm() > ae.term() || ae.leaderCommit() < 0)
+        return "bad AppendEntries header";
+      if (ae.entries() == null) return "no entries list";
+      long prevTerm = ae.prevLogTerm();
+      for (int k = 0; k < ae.entries().size(); k++) {
+        LogEntry e = ae.entries().get(k);
+        if (e == null || e.command() == null) return "missing entry";
+        if (e.index() != ae.prevLogIndex() + 1 + k) return "entries out of sequence";
+        if (e.term() < prevTerm || e.term() > ae.term()) return "entry term out of range";
+        prevTerm = e.term();
+      }
+    } else if (m instanceof AppendEntriesReply r) {
+      if (r.matchIndex() < 0 || r.rejectedIndex() < 0 || r.conflictTerm() < 0 || r.conflictIndex() < 0 || r.logLength() < 0)
+        return "negative index in AppendEntries reply";
+    } else if (m instanceof InstallSnapshot is) {
+      if (is.lastIncludedIndex() < 0 || is.lastIncludedTerm() < 0 || is.lastIncludedTerm() > is.term() || is.data() == null)
+        return "bad InstallSnapshot header";
+    } else if (m instanceof InstallSnapshotReply r) {
+      if (r.lastIncludedIndex() < 0) return "negative index in InstallSnapshot reply";
+    }
+    return null;
+  }
+
   /** A message from peer {@code from}. */
   public void step(int from, RaftMessage m) {
     if (from < 0 || from >= n || from == id) throw new IllegalArgumentException("message from unknown peer " + from);
     if (m.term() > term) {
-      // Rules for all servers: a higher term makes us a follower (§5.1)
-      boolean fromLeader = m instanceof AppendEntries || m instanceof InstallSnapshot;
-      becomeFollower(m.term(), fromLeader ? from : -1);
+      if (m instanceof RequestVote rv) {
+        if (inVoteLease() && !rv.transfer()) {
+          // The vote lease (§6.2): we heard from a live leader less than an election timeout ago,
+          // so this candidate is disruptive. Refused at our own term, which it drops as stale;
+          // our term stays.
+          send(from, new RequestVoteReply(term, false, rv.preVote()));
+          return;
+        }
+        // A pre-vote never raises the receiver's term (§9.6).
+        if (!rv.preVote()) becomeFollower(m.term(), -1);
+      } else if (!(m instanceof RequestVoteReply r && r.preVote() && r.voteGranted())) {
+        // Rules for all servers: a higher term makes us a follower (§5.1). (A granted pre-vote
+        // carries the term it was asked for, not a newer leader's.)
+        boolean fromLeader = m instanceof AppendEntries || m instanceof InstallSnapshot || m instanceof TimeoutNow;
+        becomeFollower(m.term(), fromLeader ? from : -1);
+      }
     }
-    if (m instanceof RequestVote rv) {
+    if (m instanceof TimeoutNow t) {
+      onTimeoutNow(t);
+    } else if (m instanceof RequestVote rv) {
       onRequestVote(from, rv);
     } else if (m instanceof RequestVoteReply r) {
       onRequestVoteReply(from, r);
@@ -223,7 +324,9 @@ public class RaftCore {
     role = Role.FOLLOWER;
     leader = newLeader;
     progress = null;
+    leadTransferee = -1;
     votes.clear();
+    rejections.clear();
     commitNotifyElapsed = -1;
     if (newLeader != -1) {
       // Hearing from a leader restarts the election timer (§5.2). A step-down for any other reason
@@ -232,6 +335,19 @@ public class RaftCore {
       electionElapsed = 0;
       resetElectionTimeout();
     }
+  }
+
+  private void becomePreCandidate() {
+    if (role == Role.LEADER) throw new IllegalStateException("a leader cannot become a pre-candidate");
+    role = Role.PRE_CANDIDATE;
+    // Forgetting the leader matters: a pre-candidate that still believed in one would refuse
+    // everyone else's pre-votes under the vote lease, and nobody might win.
+    leader = -1;
+    votes.clear();
+    votes.add(id);
+    rejections.clear();
+    electionElapsed = 0;
+    resetElectionTimeout();
   }
 
   private void becomeCandidate() {
@@ -251,6 +367,8 @@ public class RaftCore {
     if (role != Role.CANDIDATE) throw new IllegalStateException("only a candidate can become leader");
     role = Role.LEADER;
     leader = id;
+    leadTransferee = -1;
+    electionElapsed = 0;
     heartbeatElapsed = 0;
     commitNotifyElapsed = -1;
     progress = new Progress[n];
@@ -261,15 +379,44 @@ public class RaftCore {
     }
   }
 
-  private void campaign() {
+  /** The election timer fired: campaign, first asking for pre-votes if configured. */
+  private void hup() {
+    if (config.preVote()) {
+      preCampaign();
+    } else {
+      campaign(false);
+    }
+  }
+
+  private void preCampaign() {
+    becomePreCandidate();
+    if (votes.size() * 2 > n) { // a group of one
+      campaign(false);
+      return;
+    }
+    for (int p = 0; p < n; p++) {
+      if (p != id) send(p, new RequestVote(term + 1, log.lastIndex(), log.lastTerm(), true, false));
+    }
+  }
+
+  /** A real election; {@code transfer}: started by the leader's TimeoutNow (skips the vote lease). */
+  private void campaign(boolean transfer) {
     becomeCandidate();
     if (votes.size() * 2 > n) { // a group of one elects itself
       becomeLeader();
       return;
     }
     for (int p = 0; p < n; p++) {
-      if (p != id) send(p, new RequestVote(term, log.lastIndex(), log.lastTerm()));
+      if (p != id) send(p, new RequestVote(term, log.lastIndex(), log.lastTerm(), false, transfer));
     }
+  }
+
+  /**
+   * True while this peer must ignore candidates (§6.2): CheckQuorum is on and it heard from a
+   * leader (or, leading, from a majority) less than the minimum election timeout ago.
+   */
+  private boolean inVoteLease() {
+    return config.checkQuorum() && leader != -1 && electionElapsed < config.electionTicksMin();
   }
 
   private void resetElectionTimeout() {
@@ -280,6 +427,16 @@ public class RaftCore {
   // ---------------------------------------------------------------- leader timing
 
   private void tickLeader() {
+    if (++electionElapsed >= config.electionTicksMin()) {
+      electionElapsed = 0;
+      if (config.checkQuorum() && !quorumActive()) {
+        // CheckQuorum (§6.2): no majority answered for a whole election timeout. Whoever leads
+        // the majority side may be serving writes already; stop accepting ours.
+        becomeFollower(term, -1);
+        return;
+      }
+      leadTransferee = -1; // a transfer not done within an election timeout is abandoned
+    }
     if (++heartbeatElapsed >= config.heartbeatTicks()) {
       heartbeatElapsed = 0;
       commitNotifyElapsed = -1;
@@ -308,6 +465,33 @@ public class RaftCore {
    */
   private void startCommitNotify() {
     if (commitNotifyElapsed < 0) commitNotifyElapsed = 0;
+  }
+
+  /** True if a majority, counting this leader, answered since the last check; starts a new window. */
+  private boolean quorumActive() {
+    int active = 1;
+    for (int p = 0; p < n; p++) {
+      if (p == id) continue;
+      if (progress[p].recentActive) active++;
+      progress[p].recentActive = false;
+    }
+    return active * 2 > n;
+  }
+
+  /** The follower whose log matches the most (lowest id on ties), or -1 in a group of one. */
+  private int bestTransferee() {
+    int best = -1;
+    for (int p = 0; p < n; p++) {
+      if (p != id && (best == -1 || progress[p].match > progress[best].match)) best = p;
+    }
+    return best;
+  }
+
+  /** Tells the transfer target to campaign once its log matches ours; returns true if it did. */
+  private boolean maybeSendTimeoutNow(int p) {
+    if (p != leadTransferee || progress[p].match != log.lastIndex()) return false;
+    send(p, new TimeoutNow(term));
+    return true;
   }
 
   private void heartbeat(int p) {
@@ -401,6 +585,7 @@ public class RaftCore {
   private void onAppendEntriesReply(int from, AppendEntriesReply r) {
     if (role != Role.LEADER || r.term() < term) return; // stale
     Progress pr = progress[from];
+    pr.recentActive = true;
     if (r.success()) {
       boolean moved = pr.maybeUpdate(r.matchIndex());
       if (pr.state == Progress.State.PROBE) {
@@ -409,7 +594,7 @@ public class RaftCore {
         pr.becomeReplicate();
       }
       if (moved && maybeCommit()) startCommitNotify();
-      fillWindow(from);
+      if (!maybeSendTimeoutNow(from)) fillWindow(from);
       return;
     }
     // rejection: find where the logs agree with the follower's hints (fast backtracking)
@@ -432,12 +617,13 @@ public class RaftCore {
   private void onInstallSnapshotReply(int from, InstallSnapshotReply r) {
     if (role != Role.LEADER || r.term() < term) return;
     Progress pr = progress[from];
+    pr.recentActive = true;
     boolean moved = pr.maybeUpdate(r.lastIncludedIndex());
     if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
     }
     if (moved && maybeCommit()) startCommitNotify();
-    fillWindow(from);
+    if (!maybeSendTimeoutNow(from)) fillWindow(from);
   }
 
   /**
@@ -459,15 +645,15 @@ public class RaftCore {
   // ---------------------------------------------------------------- elections
 
   private void onRequestVote(int from, RequestVote rv) {
+    if (rv.preVote()) {
+      onPreVote(from, rv);
+      return;
+    }
     // Reply false if term < currentTerm (§5.1)
     boolean grant = false;
     if (rv.term() == term) {
       boolean canVote = votedFor == HardState.NO_VOTE || votedFor == from;
-      // election restriction (§5.4.1): the candidate's log is at least as up-to-date as ours
-      boolean upToDate =
-          rv.lastLogTerm() > log.lastTerm()
-              || (rv.lastLogTerm() == log.lastTerm() && rv.lastLogIndex() >= log.lastIndex());
-      if (canVote && upToDate && role == Role.FOLLOWER) {
+      if (canVote && upToDate(rv) && role == Role.FOLLOWER) {
         grant = true;
         if (votedFor != from) {
           votedFor = from;
@@ -479,7 +665,51 @@ public class RaftCore {
     send(from, new RequestVoteReply(term, grant));
   }
 
+  /**
+   * Would we vote for {@code from} at {@code rv.term()}? Answering changes nothing here: no term,
+   * no vote, no timer (§9.6). Refused also to a sender behind our term, with our term, so a node
+   * left behind learns the term instead of asking forever.
+   */
+  private void onPreVote(int from, RequestVote rv) {
+    boolean canVote =
+        rv.term() > term || (rv.term() == term && (votedFor == from || (votedFor == HardState.NO_VOTE && leader == -1)));
+    boolean grant = canVote && upToDate(rv);
+    send(from, new RequestVoteReply(grant ? rv.term() : term, grant, true));
+  }
+
+  /** The election restriction (§5.4.1): the candidate's log is at least as up-to-date as ours. */
+  private boolean upToDate(RequestVote rv) {
+    return rv.lastLogTerm() > log.lastTerm()
+        || (rv.lastLogTerm() == log.lastTerm() && rv.lastLogIndex() >= log.lastIndex());
+  }
+
+  private void onPreVoteReply(int from, RequestVoteReply r) {
+    if (role != Role.PRE_CANDIDATE) return;
+    if (r.voteGranted() && r.term() == term + 1) {
+      votes.add(from);
+    } else if (!r.voteGranted() && r.term() == term) {
+      rejections.add(from);
+    } else {
+      return; // an answer to an earlier round
+    }
+    if (votes.size() * 2 > n) {
+      campaign(false);
+    } else if (rejections.size() * 2 >= n) { // no majority is left to win
+      becomeFollower(term, -1);
+    }
+  }
+
+  private void onTimeoutNow(TimeoutNow t) {
+    // Only a follower of that term campaigns; candidates ignore it (a leader never gets one).
+    if (t.term() != term || role != Role.FOLLOWER) return;
+    campaign(true);
+  }
+
   private void onRequestVoteReply(int from, RequestVoteReply r) {
+    if (r.preVote()) {
+      onPreVoteReply(from, r);
+      return;
+    }
     if (role != Role.CANDIDATE || r.term() != term || !r.voteGranted()) return;
     votes.add(from);
     if (votes.size() * 2 > n) becomeLeader();

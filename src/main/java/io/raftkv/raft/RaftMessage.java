@@ -11,12 +11,47 @@ public sealed interface RaftMessage {
     return false;
   }
 
-  record RequestVote(long term, long lastLogIndex, long lastLogTerm) implements RaftMessage {}
+  /**
+   * True unless the sender expects no answer at all ({@link TimeoutNow}). Every other request is
+   * answered exactly once, at once, in arrival order.
+   */
+  default boolean expectsReply() {
+    return !isReply();
+  }
 
-  record RequestVoteReply(long term, boolean voteGranted) implements RaftMessage {
+  /**
+   * A vote request. With {@code preVote} it only asks whether the receiver would vote for the
+   * sender at {@code term} (the sender's term + 1), changing nothing on either side (§9.6). With
+   * {@code transfer} the election was started by a leadership transfer (§3.10), so voters grant it
+   * even while they still hear from the current leader.
+   */
+  record RequestVote(long term, long lastLogIndex, long lastLogTerm, boolean preVote, boolean transfer)
+      implements RaftMessage {
+    public RequestVote(long term, long lastLogIndex, long lastLogTerm) {
+      this(term, lastLogIndex, lastLogTerm, false, false);
+    }
+  }
+
+  /**
+   * Answer to {@link RequestVote}. A granted pre-vote carries the term it was asked for, a refusal
+   * the receiver's own term.
+   */
+  record RequestVoteReply(long term, boolean voteGranted, boolean preVote) implements RaftMessage {
+    public RequestVoteReply(long term, boolean voteGranted) {
+      this(term, voteGranted, false);
+    }
+
     @Override
     public boolean isReply() {
       return true;
+    }
+  }
+
+  /** From a leader handing over its leadership: campaign now, skipping the pre-vote (§3.10). */
+  record TimeoutNow(long term) implements RaftMessage {
+    @Override
+    public boolean expectsReply() {
+      return false;
     }
   }
 

@@ -117,6 +117,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     INSTANCE
   }
 
+  private record PendingTransfer(int target, long term, long startTick, ActorRef<TransferResult> replyTo) {}
+
   /** Persist number {@code seq} is durable, and with it every earlier one. */
   private record Persisted(long seq) implements Command {}
 
@@ -144,6 +146,9 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private final RaftCore core;
+  private final Settings settings;
+  private final List<PendingTransfer> transfers = new ArrayList<>();
+  private long ticks;
   private final RaftStorage storage;
   private final PeerTransport transport;
   private final ActorRef<ApplyMsg> applyTo;
@@ -162,6 +167,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       ActorRef<ApplyMsg> applyTo) {
     super(ctx);
     ctx.setLoggerName(RaftPeer.class);
+    this.settings = settings;
     this.storage = storage;
     this.transport = transport;
     this.applyTo = applyTo;
@@ -176,8 +182,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Tick.class, t -> afterInput(() -> core.tick()))
-        .onMessage(Inbound.class, m -> afterInput(() -> core.step(m.from(), m.message())))
+        .onMessage(Tick.class, t -> afterInput(this::tick))
+        .onMessage(Inbound.class, this::onInbound)
         .onMessage(Start.class, this::onStart)
         .onMessage(TakeSnapshot.class, s -> afterInput(() -> core.snapshot(s.index(), s.data())))
         .onMessage(GetState.class, this::onGetState)
@@ -189,18 +195,66 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .build();
   }
 
+  private void tick() {
+    ticks++;
+    core.tick();
+  }
+
+  private Behavior<Command> onInbound(Inbound m) {
+    String invalid = core.invalid(m.from(), m.message());
+    if (invalid != null) {
+      // a broken or hostile sender must not stop this peer
+      getContext().getLog().warn("n{} dropped a message from n{}: {}", core.id(), m.from(), invalid);
+      return this;
+    }
+    return afterInput(() -> core.step(m.from(), m.message()));
+  }
+
   private Behavior<Command> onStart(Start s) {
     RaftCore.Proposal p = core.propose(s.command());
     // The answer goes out before the entry can be applied, so a caller that sends Start and
     // receives applies in the same mailbox always learns the index first.
-    s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader(), core.leader()));
+    int hint = core.leadTransferee() != -1 ? core.leadTransferee() : core.leader();
+    s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader(), hint));
     return process();
   }
 
   private Behavior<Command> onTransferLeader(TransferLeader t) {
-    // replaced by the core's leadership transfer in the next commit
-    t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "leadership transfer is not available yet"));
-    return this;
+    RaftCore.Transfer outcome = core.transferLeadership(t.to());
+    switch (outcome) {
+      case STARTED -> transfers.add(new PendingTransfer(core.leadTransferee(), core.term(), ticks, t.replyTo()));
+      case SELF -> t.replyTo().tell(new TransferResult(true, core.id(), core.term(), null));
+      case NOT_LEADER -> t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "not the leader"));
+      case UNKNOWN_PEER -> t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "no peer n" + t.to()));
+      case NO_FOLLOWER -> t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "no follower to hand over to"));
+    }
+    return process();
+  }
+
+  /**
+   * Answers the transfers that ended: the target leads a newer term (done), another peer does, this
+   * peer leads without a transfer under way (the core gave up after an election timeout), or no
+   * leader emerged within two election timeouts.
+   */
+  private void settleTransfers() {
+    if (transfers.isEmpty()) return;
+    transfers.removeIf(
+        t -> {
+          String error = null;
+          if (!core.isLeader() && core.leader() == t.target() && core.term() > t.term()) {
+            t.replyTo().tell(new TransferResult(true, t.target(), core.term(), null));
+            return true;
+          } else if (core.isLeader() && core.leadTransferee() != t.target()) {
+            error = core.term() == t.term() ? "n" + t.target() + " did not take over within an election timeout" : "n" + core.id() + " was elected again";
+          } else if (!core.isLeader() && core.leader() != -1 && core.leader() != t.target()) {
+            error = "n" + core.leader() + " was elected instead";
+          } else if (ticks - t.startTick() > 2L * settings.config().electionTicksMax()) {
+            error = "no leader emerged";
+          }
+          if (error == null) return false;
+          t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), error));
+          return true;
+        });
   }
 
   private Behavior<Command> onGetState(GetState g) {
@@ -235,6 +289,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
    * (send, then apply) at once if nothing it depends on is still being persisted, else queues it.
    */
   private Behavior<Command> process() {
+    settleTransfers();
     Ready ready = core.ready();
     ApplyMsg.LeadershipChanged change = noticeRoleChange();
     if (ready.isEmpty() && change == null) return this;

@@ -91,12 +91,19 @@ final class TestNet {
 
   // ---------------------------------------------------------------- inputs
 
-  /** Ticks {@code i} until it starts an election (or becomes leader of a group of one). */
+  /**
+   * Ticks {@code i} until it starts an election, or with PreVote a pre-vote round (or becomes
+   * leader of a group of one).
+   */
   void campaign(int i) {
     RaftCore c = cores[i];
     long t = c.term();
-    for (int k = 0; k <= config.electionTicksMax() && c.term() == t; k++) tick(i);
-    if (c.term() == t) throw new AssertionError("n" + i + " did not campaign");
+    for (int k = 0; k <= config.electionTicksMax(); k++) {
+      tick(i);
+      if (c.term() != t || c.isLeader()) return;
+      if (lastReady[i].messages().stream().anyMatch(e -> e.message() instanceof RaftMessage.RequestVote)) return;
+    }
+    throw new AssertionError("n" + i + " did not campaign");
   }
 
   /** Campaigns {@code i} and delivers everything; {@code i} must end up leading. */
@@ -124,6 +131,12 @@ final class TestNet {
   void step(int to, int from, RaftMessage m) {
     cores[to].step(from, m);
     process(to);
+  }
+
+  RaftCore.Transfer transfer(int i, int to) {
+    RaftCore.Transfer t = cores[i].transferLeadership(to);
+    process(i);
+    return t;
   }
 
   void snapshot(int i, long index) {

@@ -21,7 +21,7 @@ final class BrokenRaftCore extends RaftCore {
   @Override
   public void step(int from, RaftMessage m) {
     if (m instanceof RaftMessage.RequestVote rv) {
-      m = new RaftMessage.RequestVote(rv.term(), Long.MAX_VALUE, Long.MAX_VALUE);
+      m = new RaftMessage.RequestVote(rv.term(), Long.MAX_VALUE, Long.MAX_VALUE, rv.preVote(), rv.transfer());
     }
     super.step(from, m);
   }

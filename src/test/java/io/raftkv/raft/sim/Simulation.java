@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
  * One seeded schedule: a group of {@link RaftCore}s driven in virtual time, no threads. The seed
  * decides everything: group size, timing and flow-control settings, message drops, duplicates,
  * delays (reordering), partitions (also one-way), crashes (some in the middle of persisting a
- * Ready) and restarts from what was persisted, and client proposals throughout. After every input
+ * Ready) and restarts from what was persisted, client proposals and leadership transfers
+ * throughout, with PreVote and CheckQuorum each on or off. After every input
  * the checker looks at Raft's safety properties; after the chaos phase the network heals and the
  * group must commit a new command everywhere.
  *
@@ -53,7 +54,8 @@ final class Simulation {
       double tornRate,
       double partitionRate,
       double proposeRate,
-      double crashLeaderAfterPropose) {
+      double crashLeaderAfterPropose,
+      double transferRate) {
 
     static Params draw(SplittableRandom r) {
       int hb = 1 + r.nextInt(3);
@@ -68,7 +70,9 @@ final class Simulation {
               1 + r.nextInt(8),
               r.nextBoolean() ? 1 << 20 : 16 + r.nextInt(64),
               1 + r.nextInt(4),
-              electionMin / 2 + r.nextInt(2 * electionMax));
+              electionMin / 2 + r.nextInt(2 * electionMax))
+              .withPreVote(r.nextBoolean())
+              .withCheckQuorum(r.nextBoolean());
       return new Params(
           3 + r.nextInt(3),
           config,
@@ -83,7 +87,8 @@ final class Simulation {
           r.nextDouble() * 0.5,
           r.nextDouble() * 0.05,
           0.2 + r.nextDouble() * 0.8,
-          r.nextInt(3) == 0 ? r.nextDouble() * 0.3 : 0); // the lab's Figure 8 test: crash the leader after Start
+          r.nextInt(3) == 0 ? r.nextDouble() * 0.3 : 0, // the lab's Figure 8 test: crash the leader after Start
+          r.nextInt(3) == 0 ? r.nextDouble() * 0.05 : 0);
     }
   }
 
@@ -272,6 +277,11 @@ final class Simulation {
       }
     }
     if (random.nextDouble() < params.partitionRate()) repartition();
+    if (random.nextDouble() < params.transferRate()) {
+      SimCore l = leader();
+      int to = random.nextInt(nodes.length + 1) - 1; // -1: the leader picks
+      if (l != null) input(l, () -> log("n%d transfers to n%d: %s", l.id, to, l.core.transferLeadership(to)));
+    }
   }
 
   private void crash(SimCore s) {
