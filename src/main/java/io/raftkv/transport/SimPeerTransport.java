@@ -74,6 +74,11 @@ public final class SimPeerTransport implements PeerTransport {
       CompletableFuture<Object> answer = new CompletableFuture<>();
       ActorRef<RaftPeer.Command> p = peer;
       if (p == null) return answer; // not started: no answer, like a handler that never returns
+      if (!e.message().expectsReply()) {
+        // one-way (TimeoutNow): delivered, never answered, and it takes no place in the queues
+        p.tell(new RaftPeer.Inbound(e.from(), e.message()));
+        return answer;
+      }
       // enqueue before telling, on one thread: the peer answers in the order it was told
       waiting.computeIfAbsent(key(e.from(), e.message()), k -> new ConcurrentLinkedQueue<>()).add(answer);
       p.tell(new RaftPeer.Inbound(e.from(), e.message()));

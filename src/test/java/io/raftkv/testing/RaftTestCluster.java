@@ -416,6 +416,13 @@ public final class RaftTestCluster implements AutoCloseable {
     return r != null ? r : new RaftPeer.StartResult(-1, -1, false); // killed meanwhile
   }
 
+  /** Asks server {@code i} to hand its leadership to {@code to}; null if it is dead or killed meanwhile. */
+  public RaftPeer.TransferResult transferLeader(int i, int to) {
+    Incarnation inc = incarnation(i);
+    if (inc == null || !inc.alive) return null;
+    return askPeer(inc, (ActorRef<RaftPeer.TransferResult> r) -> new RaftPeer.TransferLeader(to, r));
+  }
+
   /** GetState(): (term, isLeader); a dead server answers (-1, false). */
   public RaftPeer.State state(int i) {
     Incarnation inc = incarnation(i);
