@@ -24,8 +24,17 @@ final class Progress {
   State state = State.PROBE;
   /** PROBE: an AppendEntries is out and unanswered; no other goes until a reply or a heartbeat. */
   boolean probeSent;
-  /** SNAPSHOT: the index of the snapshot being sent, and ticks since it went out. */
+  /**
+   * SNAPSHOT: the index of the snapshot being streamed, the next byte to send, the bytes the
+   * follower confirmed holding, and ticks since the confirmation last moved.
+   * {@code snapshotAcked <= snapshotSent}.
+   */
   long pendingSnapshot;
+  Snapshot streaming; // kept whole while it streams, even if the leader compacts again meanwhile
+  long snapshotSent;
+  long snapshotAcked;
+  long snapshotReported; // what the follower said it holds in its latest answer (it may restart)
+  boolean snapshotStarted;
   int snapshotTicks;
   /** REPLICATE: the last index carried by each unacknowledged AppendEntries, oldest first. */
   final ArrayDeque<Long> inflight = new ArrayDeque<>();
@@ -54,6 +63,10 @@ final class Progress {
   void becomeSnapshot(long snapshotIndex) {
     state = State.SNAPSHOT;
     pendingSnapshot = snapshotIndex;
+    snapshotSent = 0;
+    snapshotAcked = 0;
+    snapshotReported = 0;
+    snapshotStarted = false;
     snapshotTicks = 0;
     inflight.clear();
   }

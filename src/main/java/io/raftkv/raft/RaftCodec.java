@@ -57,9 +57,10 @@ public final class RaftCodec {
       w.varint(r.rejectedIndex()).varint(r.conflictTerm()).varint(r.conflictIndex()).varint(r.logLength());
     } else if (m instanceof RaftMessage.InstallSnapshot is) {
       w.u8(INSTALL_SNAPSHOT).varint(is.term()).varint(is.lastIncludedIndex()).varint(is.lastIncludedTerm());
+      w.varint(is.offset()).varint(is.size());
       w.bytes(is.data());
     } else if (m instanceof RaftMessage.InstallSnapshotReply r) {
-      w.u8(INSTALL_SNAPSHOT_REPLY).varint(r.term()).varint(r.lastIncludedIndex());
+      w.u8(INSTALL_SNAPSHOT_REPLY).varint(r.term()).varint(r.lastIncludedIndex()).varint(r.received()).u8(r.done() ? 1 : 0);
     } else {
       throw new IllegalArgumentException("unknown message " + m);
     }
@@ -89,8 +90,9 @@ public final class RaftCodec {
           }
           case APPEND_ENTRIES_REPLY -> new RaftMessage.AppendEntriesReply(
               r.varint(), r.u8() == 1, r.varint(), r.varint(), r.varint(), r.varint(), r.varint());
-          case INSTALL_SNAPSHOT -> new RaftMessage.InstallSnapshot(r.varint(), r.varint(), r.varint(), r.bytes());
-          case INSTALL_SNAPSHOT_REPLY -> new RaftMessage.InstallSnapshotReply(r.varint(), r.varint());
+          case INSTALL_SNAPSHOT -> new RaftMessage.InstallSnapshot(
+              r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.bytes());
+          case INSTALL_SNAPSHOT_REPLY -> new RaftMessage.InstallSnapshotReply(r.varint(), r.varint(), r.varint(), r.u8() == 1);
           default -> throw new CorruptDataException("unknown message tag " + tag);
         };
     r.expectEnd();

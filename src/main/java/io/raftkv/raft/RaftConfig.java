@@ -29,7 +29,8 @@ public record RaftConfig(
     int maxInflight,
     int snapshotResendTicks,
     boolean preVote,
-    boolean checkQuorum) {
+    boolean checkQuorum,
+    int snapshotChunkBytes) {
 
   public RaftConfig {
     if (heartbeatTicks < 1) throw new IllegalArgumentException("heartbeatTicks must be >= 1");
@@ -37,9 +38,12 @@ public record RaftConfig(
       throw new IllegalArgumentException("election timeout must exceed the heartbeat interval");
     if (electionTicksMax <= electionTicksMin)
       throw new IllegalArgumentException("electionTicksMax must exceed electionTicksMin");
-    if (maxEntriesPerMessage < 1 || maxBytesPerMessage < 1 || maxInflight < 1)
+    if (maxEntriesPerMessage < 1 || maxBytesPerMessage < 1 || maxInflight < 1 || snapshotChunkBytes < 1)
       throw new IllegalArgumentException("flow-control limits must be positive");
   }
+
+  /** Snapshot chunks of 1 MiB: the transport splits them further into frames it can carry. */
+  public static final int DEFAULT_SNAPSHOT_CHUNK = 1 << 20;
 
   /** The lab's Raft: no PreVote, no CheckQuorum (a minority leader keeps its leadership). */
   public RaftConfig(
@@ -53,19 +57,25 @@ public record RaftConfig(
       int snapshotResendTicks) {
     this(
         electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
-        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, false, false);
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, false, false, DEFAULT_SNAPSHOT_CHUNK);
   }
 
   public RaftConfig withPreVote(boolean on) {
     return new RaftConfig(
         electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
-        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, on, checkQuorum);
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, on, checkQuorum, snapshotChunkBytes);
   }
 
   public RaftConfig withCheckQuorum(boolean on) {
     return new RaftConfig(
         electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
-        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, on);
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, on, snapshotChunkBytes);
+  }
+
+  public RaftConfig withSnapshotChunkBytes(int bytes) {
+    return new RaftConfig(
+        electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, checkQuorum, bytes);
   }
 
   /** {@link #defaults()} with PreVote and CheckQuorum on: what a real deployment runs. */

@@ -53,6 +53,11 @@ public class RaftCore {
   private final Set<Integer> rejections = new HashSet<>(); // pre-candidate only
   private Progress[] progress; // leader only
   private int leadTransferee = -1; // leader only: the peer being handed the leadership, or -1
+  // follower: the snapshot being received in chunks; incomingReceived <= incomingData.length
+  private byte[] incomingData;
+  private long incomingIndex;
+  private long incomingTerm;
+  private long incomingReceived;
 
   // effects not yet handed over by ready()
   private boolean hardStateDirty;
@@ -251,8 +256,10 @@ public class RaftCore {
     } else if (m instanceof InstallSnapshot is) {
       if (is.lastIncludedIndex() < 0 || is.lastIncludedTerm() < 0 || is.lastIncludedTerm() > is.term() || is.data() == null)
         return "bad InstallSnapshot header";
+      if (is.size() > Integer.MAX_VALUE - 8 || is.offset() < 0 || is.offset() + is.data().length > is.size())
+        return "snapshot chunk out of range";
     } else if (m instanceof InstallSnapshotReply r) {
-      if (r.lastIncludedIndex() < 0) return "negative index in InstallSnapshot reply";
+      if (r.lastIncludedIndex() < 0 || r.received() < 0) return "negative index in InstallSnapshot reply";
     }
     return null;
   }
@@ -500,7 +507,13 @@ public class RaftCore {
       case SNAPSHOT -> {
         pr.snapshotTicks += config.heartbeatTicks();
         if (pr.snapshotTicks >= config.snapshotResendTicks()) {
-          sendSnapshot(p);
+          // The stream stalled (a chunk or its answer was lost, or the follower restarted): go
+          // on from what the follower last said it holds, with at least one message.
+          pr.snapshotTicks = 0;
+          pr.snapshotAcked = Math.min(pr.snapshotAcked, pr.snapshotReported);
+          pr.snapshotSent = pr.snapshotAcked;
+          pr.snapshotStarted = false;
+          sendSnapshotChunks(p);
         } else {
           // Keeps it from campaigning while the snapshot is on its way. The snapshot point is the
           // one index before the log whose term the leader still knows; a rejection is ignored.
@@ -579,7 +592,28 @@ public class RaftCore {
   private void sendSnapshot(int p) {
     Progress pr = progress[p];
     pr.becomeSnapshot(snapshot.index());
-    send(p, new InstallSnapshot(term, snapshot.index(), snapshot.term(), snapshot.data()));
+    pr.streaming = snapshot;
+    sendSnapshotChunks(p);
+  }
+
+  /**
+   * Streams the snapshot to {@code p} in chunks, at most {@code maxInflight} of them beyond what
+   * it confirmed; the follower's answers open the window again (flow control).
+   */
+  private void sendSnapshotChunks(int p) {
+    Progress pr = progress[p];
+    Snapshot s = pr.streaming;
+    byte[] data = s.data();
+    long size = data.length;
+    long window = (long) config.snapshotChunkBytes() * config.maxInflight();
+    while (!pr.snapshotStarted || (pr.snapshotSent < size && pr.snapshotSent - pr.snapshotAcked < window)) {
+      int from = (int) pr.snapshotSent;
+      int len = (int) Math.min(config.snapshotChunkBytes(), size - from);
+      byte[] chunk = from == 0 && len == size ? data : Arrays.copyOfRange(data, from, from + len);
+      send(p, new InstallSnapshot(term, s.index(), s.term(), from, size, chunk));
+      pr.snapshotSent = from + len;
+      pr.snapshotStarted = true;
+    }
   }
 
   private void onAppendEntriesReply(int from, AppendEntriesReply r) {
@@ -618,6 +652,22 @@ public class RaftCore {
     if (role != Role.LEADER || r.term() < term) return;
     Progress pr = progress[from];
     pr.recentActive = true;
+    if (!r.done()) {
+      if (pr.state != Progress.State.SNAPSHOT || r.lastIncludedIndex() != pr.pendingSnapshot) return; // stale
+      pr.snapshotReported = r.received();
+      if (r.received() > pr.snapshotAcked) {
+        pr.snapshotAcked = Math.min(r.received(), pr.streaming.data().length);
+        pr.snapshotSent = Math.max(pr.snapshotSent, pr.snapshotAcked);
+        pr.snapshotTicks = 0;
+      } else if (pr.snapshotSent - pr.snapshotAcked >= (long) config.snapshotChunkBytes() * config.maxInflight()) {
+        // The window is full and the follower still holds no more: a chunk went missing (it
+        // takes chunks in order only). Go back now rather than after the stall timeout.
+        pr.snapshotAcked = r.received();
+        pr.snapshotSent = r.received();
+      }
+      sendSnapshotChunks(from);
+      return;
+    }
     boolean moved = pr.maybeUpdate(r.lastIncludedIndex());
     if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
@@ -780,19 +830,42 @@ public class RaftCore {
       return;
     }
     if (role != Role.FOLLOWER || leader != from) becomeFollower(is.term(), from);
-    electionElapsed = 0;
+    electionElapsed = 0; // every chunk counts as hearing from the leader
     long index = is.lastIncludedIndex();
-    if (index > commitIndex) {
-      log.compactTo(index, is.lastIncludedTerm());
-      long last = log.lastIndex();
-      pendingEntries.removeIf(x -> x.index() <= index || x.index() > last);
-      snapshot = new Snapshot(index, is.lastIncludedTerm(), is.data());
-      pendingSnapshot = snapshot;
-      commitIndex = index;
-      applied = index;
-      pendingApplies.add(new ApplyMsg.SnapshotInstalled(index, is.lastIncludedTerm(), is.data()));
+    if (index <= commitIndex) {
+      incomingData = null;
+      send(from, new InstallSnapshotReply(term, index)); // covered already
+      return;
     }
-    send(from, new InstallSnapshotReply(term, Math.max(index, 0)));
+    boolean sameSnapshot =
+        incomingData != null && incomingIndex == index && incomingTerm == is.lastIncludedTerm() && incomingData.length == is.size();
+    if (is.offset() == 0) {
+      incomingIndex = index;
+      incomingTerm = is.lastIncludedTerm();
+      incomingData = is.isLast() ? is.data() : new byte[(int) is.size()];
+      incomingReceived = 0;
+    } else if (!sameSnapshot || is.offset() != incomingReceived) {
+      // a gap, a duplicate, or a chunk of a snapshot we are not assembling: say what we hold
+      send(from, new InstallSnapshotReply(term, index, sameSnapshot ? incomingReceived : 0, false));
+      return;
+    }
+    if (incomingData != is.data()) System.arraycopy(is.data(), 0, incomingData, (int) is.offset(), is.data().length);
+    incomingReceived = is.offset() + is.data().length;
+    if (incomingReceived < is.size()) {
+      send(from, new InstallSnapshotReply(term, index, incomingReceived, false));
+      return;
+    }
+    byte[] data = incomingData;
+    incomingData = null;
+    log.compactTo(index, is.lastIncludedTerm());
+    long last = log.lastIndex();
+    pendingEntries.removeIf(x -> x.index() <= index || x.index() > last);
+    snapshot = new Snapshot(index, is.lastIncludedTerm(), data);
+    pendingSnapshot = snapshot;
+    commitIndex = index;
+    applied = index;
+    pendingApplies.add(new ApplyMsg.SnapshotInstalled(index, is.lastIncludedTerm(), data));
+    send(from, new InstallSnapshotReply(term, index));
   }
 
   // ---------------------------------------------------------------- helpers

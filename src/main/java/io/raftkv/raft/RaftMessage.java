@@ -84,10 +84,32 @@ public sealed interface RaftMessage {
     }
   }
 
-  record InstallSnapshot(long term, long lastIncludedIndex, long lastIncludedTerm, byte[] data)
-      implements RaftMessage {}
+  /**
+   * One chunk of a snapshot (Figure 13): bytes {@code [offset, offset + data.length)} of a snapshot
+   * of {@code size} bytes covering the log up to {@code lastIncludedIndex}.
+   */
+  record InstallSnapshot(long term, long lastIncludedIndex, long lastIncludedTerm, long offset, long size, byte[] data)
+      implements RaftMessage {
+    /** The whole snapshot in one message. */
+    public InstallSnapshot(long term, long lastIncludedIndex, long lastIncludedTerm, byte[] data) {
+      this(term, lastIncludedIndex, lastIncludedTerm, 0, data.length, data);
+    }
 
-  record InstallSnapshotReply(long term, long lastIncludedIndex) implements RaftMessage {
+    public boolean isLast() {
+      return offset + data.length == size;
+    }
+  }
+
+  /**
+   * Answer to {@link InstallSnapshot}. {@code done}: this follower's state now covers {@code
+   * lastIncludedIndex} (installed, or it had it already). Otherwise {@code received} is how many
+   * leading bytes of that snapshot it holds: the offset the leader goes on from.
+   */
+  record InstallSnapshotReply(long term, long lastIncludedIndex, long received, boolean done) implements RaftMessage {
+    public InstallSnapshotReply(long term, long lastIncludedIndex) {
+      this(term, lastIncludedIndex, 0, true);
+    }
+
     @Override
     public boolean isReply() {
       return true;

@@ -427,6 +427,72 @@ class RaftExtensionsTest {
     assertFalse(rv.preVote(), "a transfer skips the pre-vote");
   }
 
+  // ---------------------------------------------------------------- snapshots in chunks
+
+  /** A leader of three whose n2 missed five entries that the leader then compacted away. */
+  static TestNet behindASnapshot(RaftConfig config) {
+    TestNet net = ledBy0(config);
+    net.isolated.add(2);
+    for (int k = 0; k < 5; k++) {
+      net.propose(0, "c" + k);
+      heartbeat(net, 0);
+    }
+    net.snapshot(0, 5); // "snap@5": 6 bytes
+    net.isolated.remove(2);
+    net.dropAll();
+    return net;
+  }
+
+  static boolean chunkTo2(Envelope e) {
+    return e.to() == 2 && e.message() instanceof RaftMessage.InstallSnapshot;
+  }
+
+  @Test
+  void aSnapshotStreamsInChunksWithinTheWindowAndEachChunkHoldsOffAnElection() {
+    TestNet net = behindASnapshot(LAB.withSnapshotChunkBytes(2));
+    net.tick(0, LAB.heartbeatTicks()); // the probe finds n2 behind the snapshot: the stream starts
+    int chunks = 0;
+    int mostInFlight = 0;
+    while (!net.queue.isEmpty()) {
+      mostInFlight = Math.max(mostInFlight, (int) net.queue.stream().filter(RaftExtensionsTest::chunkTo2).count());
+      Envelope e = net.queue.remove(0);
+      if (chunkTo2(e)) {
+        chunks++;
+        net.tick(2, E - 1); // without the chunks resetting its timer, n2 would campaign
+      }
+      net.deliver(e);
+    }
+    assertTrue(chunks >= 3, "three chunks of two bytes: " + chunks);
+    assertTrue(mostInFlight <= LAB.maxInflight(), "at most maxInflight chunks unacknowledged: " + mostInFlight);
+    assertEquals(Role.FOLLOWER, net.core(2).role());
+    assertEquals(5, net.core(2).snapshotIndex());
+    assertEquals("snap@5", new String(net.core(2).latestSnapshot().data(), java.nio.charset.StandardCharsets.UTF_8));
+    net.propose(0, "after");
+    net.stabilize();
+    heartbeat(net, 0);
+    assertEquals(6, net.core(2).commitIndex(), "and replicates normally afterwards");
+  }
+
+  @Test
+  void aLostChunkIsResentFromWhatTheFollowerHolds() {
+    TestNet net = behindASnapshot(LAB.withSnapshotChunkBytes(2));
+    net.tick(0, LAB.heartbeatTicks());
+    // deliver everything up to the first chunk, lose the second
+    net.deliverWhile(e -> !chunkTo2(e));
+    net.deliverWhile(e -> chunkTo2(e) && ((RaftMessage.InstallSnapshot) e.message()).offset() == 0);
+    List<Envelope> lost = net.take(e -> chunkTo2(e) && ((RaftMessage.InstallSnapshot) e.message()).offset() == 2);
+    assertEquals(1, lost.size());
+    java.util.List<Long> offsets = new java.util.ArrayList<>();
+    for (int k = 0; k < 20 && net.core(2).snapshotIndex() < 5; k++) {
+      net.queue.stream().filter(RaftExtensionsTest::chunkTo2).forEach(e -> offsets.add(((RaftMessage.InstallSnapshot) e.message()).offset()));
+      net.stabilize();
+      net.tick(0, LAB.heartbeatTicks());
+    }
+    net.stabilize();
+    assertEquals(5, net.core(2).snapshotIndex());
+    assertFalse(offsets.contains(0L), "the first two bytes were not sent again: " + offsets);
+  }
+
   // ---------------------------------------------------------------- malformed input
 
   @Test

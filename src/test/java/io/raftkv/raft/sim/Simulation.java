@@ -72,7 +72,8 @@ final class Simulation {
               1 + r.nextInt(4),
               electionMin / 2 + r.nextInt(2 * electionMax))
               .withPreVote(r.nextBoolean())
-              .withCheckQuorum(r.nextBoolean());
+              .withCheckQuorum(r.nextBoolean())
+              .withSnapshotChunkBytes(r.nextBoolean() ? RaftConfig.DEFAULT_SNAPSHOT_CHUNK : 1 + r.nextInt(24));
       return new Params(
           3 + r.nextInt(3),
           config,
