@@ -27,10 +27,15 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * RaftStorage#persistAsync} and the peer goes on taking inputs while the storage makes it durable.
  * A Ready's messages and applies wait in a queue until its persist and every earlier one
  * completed, and go out in Ready order: Figure 2's persistent state is "updated on stable storage
- * before responding to RPCs", and the apply stream stays in log order. Nothing is sent early:
- * etcd lets a leader send AppendEntries before its own append is durable, but only because its
- * core does not count the leader's own match until then, and {@link RaftCore} counts it at once.
- * When the stage is already complete (in-memory storage), the effects go out inline, exactly as a
+ * before responding to RPCs", and the apply stream stays in log order.
+ *
+ * <p>Some messages depend on nothing being persisted and go out at once, so that heartbeats never
+ * wait behind unrelated persists: pre-votes and their answers (they change no state), TimeoutNow,
+ * snapshot chunks, and a leader's AppendEntries (entries may reach followers before the leader's
+ * own copy is durable, as in etcd) whose commit index was already reached by a durable state:
+ * {@link RaftCore} counts the leader's own entries at once, so a commit index computed from a
+ * persist still in flight must wait for it. Messages to one peer keep their order: once one waits,
+ * the later ones to that peer wait behind it. When the stage is already complete (in-memory storage), the effects go out inline, exactly as a
  * synchronous persist would. A failed persist stops the peer: continuing could acknowledge votes or
  * entries that a restart would forget.
  */
@@ -157,6 +162,11 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   private long issued; // persists handed to the storage so far; durable <= issued
   private long durable; // every persist up to this one completed
   private final ArrayDeque<Effects> waiting = new ArrayDeque<>(); // by seq; head.seq > durable
+  private final int[] queuedTo; // messages in waiting, by destination
+  /** (seq, commit index reached by the Ready of that persist), for commits not yet durable. */
+  private final ArrayDeque<long[]> commitsInFlight = new ArrayDeque<>();
+  private long recordedCommit; // the highest commit index recorded
+  private long durableCommit; // the highest commit index reached by a durable state
   private long applied; // the last index handed to applyTo; <= core.appliedIndex()
 
   private RaftPeer(
@@ -168,6 +178,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     super(ctx);
     ctx.setLoggerName(RaftPeer.class);
     this.settings = settings;
+    this.queuedTo = new int[settings.n()];
     this.storage = storage;
     this.transport = transport;
     this.applyTo = applyTo;
@@ -316,29 +327,61 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         durable = seq; // stages complete in call order: every earlier one is durable too
       }
     }
-    Effects effects = new Effects(seq, ready.messages(), applies);
-    if (waiting.isEmpty() && seq <= durable) {
-      carryOut(effects); // the common case with in-memory storage: no queue, no mailbox hop
-    } else {
-      waiting.addLast(effects);
-      release();
+    if (core.commitIndex() > recordedCommit) {
+      recordedCommit = core.commitIndex();
+      commitsInFlight.addLast(new long[] {seq, recordedCommit});
     }
+    noteDurable();
+    if (waiting.isEmpty() && seq <= durable) {
+      carryOut(new Effects(seq, ready.messages(), applies), false); // in-memory storage: no queue
+      return this;
+    }
+    List<Envelope> later = new ArrayList<>(ready.messages().size());
+    for (Envelope m : ready.messages()) {
+      if (queuedTo[m.to()] == 0 && independentOfPersist(m.message())) {
+        transport.send(m);
+      } else {
+        later.add(m);
+        queuedTo[m.to()]++;
+      }
+    }
+    waiting.addLast(new Effects(seq, later, applies));
+    release();
     return this;
+  }
+
+  /** Moves {@link #durableCommit} up to the commit indexes whose persists have completed. */
+  private void noteDurable() {
+    while (!commitsInFlight.isEmpty() && commitsInFlight.peekFirst()[0] <= durable) {
+      durableCommit = Math.max(durableCommit, commitsInFlight.pollFirst()[1]);
+    }
+  }
+
+  /** May {@code m} go out before the persists in flight complete? (See the class comment.) */
+  private boolean independentOfPersist(RaftMessage m) {
+    if (m instanceof RaftMessage.AppendEntries ae) return ae.leaderCommit() <= durableCommit;
+    if (m instanceof RaftMessage.RequestVote rv) return rv.preVote();
+    if (m instanceof RaftMessage.RequestVoteReply r) return r.preVote();
+    return m instanceof RaftMessage.InstallSnapshot || m instanceof RaftMessage.TimeoutNow;
   }
 
   private Behavior<Command> onPersisted(Persisted p) {
     durable = Math.max(durable, p.seq());
+    noteDurable();
     release();
     return this;
   }
 
   /** Carries out, in order, every queued Ready whose persist (and every earlier one) is durable. */
   private void release() {
-    while (!waiting.isEmpty() && waiting.peekFirst().seq() <= durable) carryOut(waiting.pollFirst());
+    while (!waiting.isEmpty() && waiting.peekFirst().seq() <= durable) carryOut(waiting.pollFirst(), true);
   }
 
-  private void carryOut(Effects e) {
-    for (Envelope m : e.messages()) transport.send(m);
+  private void carryOut(Effects e, boolean queued) {
+    for (Envelope m : e.messages()) {
+      if (queued) queuedTo[m.to()]--;
+      transport.send(m);
+    }
     for (ApplyMsg a : e.applies()) {
       if (a instanceof ApplyMsg.Command c) {
         applied = c.index();
