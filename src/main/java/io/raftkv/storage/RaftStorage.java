@@ -28,6 +28,14 @@ public interface RaftStorage {
    * caller may send the messages of a Ready as soon as its stage completes. Calls still come from
    * one thread at a time; size queries reflect every call made so far, durable or not.
    *
+   * <p>One exception, which nothing sent on the strength of a stage depends on: a snapshot that
+   * keeps the log's matching suffix (the log holds an entry of the snapshot's term at its index,
+   * as when the service compacts its log) may become durable after the stage completes. Until it
+   * is, the storage keeps every entry it covers, so a crash in between reopens to the older
+   * snapshot and a longer log holding the same entries. A snapshot that replaces the log is
+   * durable before the stage completes. A failure to write such a later snapshot fails every
+   * later call.
+   *
    * <p>Completion may run on a thread of the storage's own: callbacks must not block (an actor
    * should {@code pipeToSelf}). The stage must support {@code toCompletableFuture()} (the peer
    * checks whether it is already complete, to go on without a mailbox hop). The default persists

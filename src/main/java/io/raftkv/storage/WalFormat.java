@@ -21,23 +21,36 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  *   frame   = length:u32be  crc:u32be  payload[length]       crc = CRC32C(length bytes ++ payload)
- *   payload = version:u8 (=1)  type:u8  body                  body: RaftCodec varints and byte strings
+ *   payload = version:u8 (=2)  type:u8  body                  body: RaftCodec varints and byte strings
  * </pre>
  *
- * A segment {@code wal-<seq>.log} starts with a SEGMENT_HEADER(seq, bytes of the previous segment)
- * and goes on with ENTRIES(first index, count, count x (term, command)) and SNAPSHOT_MARK(index,
- * term, reset) records; {@code hardstate} holds one HARD_STATE(term, votedFor+1) frame and {@code
- * snapshot} one SNAPSHOT(index, term, data) frame.
+ * A segment {@code wal-<seq>.log} starts with a SEGMENT_HEADER(seq, bytes of the previous segment,
+ * salt), made durable on its own before anything follows it, and goes on with ENTRIES(first index,
+ * count, count x (term, command)) and SNAPSHOT_MARK(index, term, reset) records. Every write after
+ * an fsync of the segment begins with a SYNC_POINT(salt, own offset): everything before it in the
+ * segment was durable when it was written, so damage before a sync point is damage to fsynced data,
+ * while damage after the last one may be a torn write. The salt is random per segment and never
+ * leaves the directory, so a command crafted to contain a frame cannot pass for a sync point.
+ * {@code hardstate} holds one HARD_STATE(term, votedFor+1) frame and {@code snapshot} one
+ * SNAPSHOT(index, term, data) frame.
+ *
+ * <p>Version 1 (still read) had no salt and no sync points: a version-1 segment is never appended
+ * to again, and its tail is judged as it was then (a bad record followed by any valid frame is
+ * damage, not a torn tail).
  */
 final class WalFormat {
-  static final int VERSION = 1;
+  static final int VERSION = 2;
+  static final int VERSION_1 = 1;
   static final int FRAME_HEADER = 8;
+  /** No segment header frame is longer: a longer file with a bad header had more written after it. */
+  static final int MAX_SEGMENT_HEADER = FRAME_HEADER + 2 + 3 * 10;
 
   static final int SEGMENT_HEADER = 1;
   static final int ENTRIES = 2;
   static final int SNAPSHOT_MARK = 3;
   static final int HARD_STATE = 4;
   static final int SNAPSHOT = 5;
+  static final int SYNC_POINT = 6;
 
   static final String HARD_STATE_FILE = "hardstate";
   static final String SNAPSHOT_FILE = "snapshot";
@@ -62,7 +75,11 @@ final class WalFormat {
 
   sealed interface Record {}
 
-  record SegmentHeader(long seq, long previousBytes) implements Record {}
+  /** {@code salt} is 0 in a version-1 segment (which has no sync points). */
+  record SegmentHeader(long seq, long previousBytes, long salt) implements Record {}
+
+  /** Written first after each fsync of a segment; {@code offset} is where it lies. */
+  record SyncPoint(long salt, long offset) implements Record {}
 
   /** Consecutive entries; the first may overwrite the log from its index on. */
   record Entries(List<LogEntry> entries) implements Record {}
@@ -78,8 +95,12 @@ final class WalFormat {
 
   record SnapshotRecord(Snapshot snapshot) implements Record {}
 
-  static byte[] segmentHeader(long seq, long previousBytes) {
-    return frame(payload(SEGMENT_HEADER).varint(seq).varint(previousBytes).toByteArray());
+  static byte[] segmentHeader(long seq, long previousBytes, long salt) {
+    return frame(payload(SEGMENT_HEADER).varint(seq).varint(previousBytes).varint(salt).toByteArray());
+  }
+
+  static byte[] syncPoint(long salt, long offset) {
+    return frame(payload(SYNC_POINT).varint(salt).varint(offset).toByteArray());
   }
 
   static byte[] entries(List<LogEntry> entries) {
@@ -109,11 +130,20 @@ final class WalFormat {
   static Record decode(byte[] buf, int off, int len) {
     RaftCodec.Reader r = new RaftCodec.Reader(Arrays.copyOfRange(buf, off, off + len));
     int version = r.u8();
-    if (version != VERSION) throw new CorruptDataException("unsupported format version " + version);
+    if (version != VERSION && version != VERSION_1) throw new CorruptDataException("unsupported format version " + version);
     int type = r.u8();
     Record rec =
         switch (type) {
-          case SEGMENT_HEADER -> new SegmentHeader(r.varint(), r.varint());
+          case SEGMENT_HEADER -> {
+            long seq = r.varint(), previous = r.varint();
+            long salt = version == VERSION_1 ? 0 : r.varint();
+            if (version != VERSION_1 && salt == 0) throw new CorruptDataException("segment header without a salt");
+            yield new SegmentHeader(seq, previous, salt);
+          }
+          case SYNC_POINT -> {
+            if (version == VERSION_1) throw new CorruptDataException("sync point in a version-1 record");
+            yield new SyncPoint(r.varint(), r.varint());
+          }
           case ENTRIES -> {
             long first = r.varint(), count = r.varint();
             if (first < 1 || count < 1 || count > r.remaining()) {
@@ -207,8 +237,31 @@ final class WalFormat {
     for (int q = from; q + FRAME_HEADER + 2 <= buf.length; q++) {
       if ((buf[q + FRAME_HEADER] & 0xFF) != VERSION) continue;
       int type = buf[q + FRAME_HEADER + 1] & 0xFF;
-      if (type < SEGMENT_HEADER || type > SNAPSHOT) continue;
+      if (type < SEGMENT_HEADER || type > SYNC_POINT) continue;
       if (check(buf, q).ok()) return q;
+    }
+    return -1;
+  }
+
+  /**
+   * The offset of the first sync point of the segment salted {@code salt} after {@code from}, or
+   * -1: a valid SYNC_POINT frame naming this salt and its own offset. Only such a frame is trusted
+   * as evidence that the bytes before it were fsynced; any other frame found by scanning may be
+   * part of a command.
+   */
+  static int nextSyncPoint(byte[] buf, int from, long salt) {
+    for (int q = from; q + FRAME_HEADER + 2 <= buf.length; q++) {
+      if ((buf[q + FRAME_HEADER] & 0xFF) != VERSION || (buf[q + FRAME_HEADER + 1] & 0xFF) != SYNC_POINT) continue;
+      FrameCheck fc = check(buf, q);
+      if (!fc.ok()) continue;
+      try {
+        if (decode(buf, q + FRAME_HEADER, fc.end() - q - FRAME_HEADER) instanceof SyncPoint sp
+            && sp.salt() == salt && sp.offset() == q) {
+          return q;
+        }
+      } catch (CorruptDataException e) {
+        // not a sync point
+      }
     }
     return -1;
   }

@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Ready;
+import io.raftkv.raft.Snapshot;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -28,9 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Damages a directory written by a seeded script in every way a crash or a disk can: truncation
  * at every offset of the last segment and at random offsets elsewhere, random bit flips. A torn
- * tail must recover to the state after a prefix of the script (the longest one whose records are
- * intact); any other damage must refuse to start, naming the file and the offset of the record at
- * fault. Replay a failure with {@code -Dseed=}.
+ * tail (damage in the last write, after the last sync point) must recover to the state after a
+ * prefix of the script (the longest one whose records are intact); any other damage must refuse
+ * to start, naming the file and the offset of the record at fault. Replay a failure with {@code -Dseed=}.
  */
 @Timeout(600)
 class FileStorageRecoveryTest {
@@ -160,8 +163,8 @@ class FileStorageRecoveryTest {
   }
 
   @Test
-  void bitFlipsRecoverOnlyInTheLastRecord() throws IOException {
-    long seed = seed("bitFlipsRecoverOnlyInTheLastRecord");
+  void bitFlipsRecoverOnlyInTheLastWrite() throws IOException {
+    long seed = seed("bitFlipsRecoverOnlyInTheLastWrite");
     SplittableRandom rnd = new SplittableRandom(seed);
     Built b = build(tmp.resolve("ref"), seed);
     List<Path> files = new ArrayList<>(segments(b.dir));
@@ -180,17 +183,18 @@ class FileStorageRecoveryTest {
       String ctx = "seed " + seed + ": " + file.getFileName() + " bit " + bit + " (byte " + bit / 8 + ")";
       boolean segment = WalFormat.segmentSeq(file.getFileName().toString()) >= 0;
       long recordStart = -1;
-      boolean inLastRecord = false;
+      boolean inLastWrite = false;
       if (segment) {
         List<Integer> starts = WalFormat.recordOffsets(victim);
         for (int s : starts) if (s <= bit / 8) recordStart = s;
-        inLastRecord = victim.equals(lastRef) && recordStart == starts.get(starts.size() - 1);
+        // The last write (from the last sync point on) was never followed by another: it may be torn.
+        inLastWrite = victim.equals(lastRef) && recordStart > 0 && recordStart >= lastSyncPoint(victim);
       }
-      if (inLastRecord) {
+      if (inLastWrite) {
         try (FileStorage fs = FileStorage.open(work, SEGMENTS)) {
           assertSame(b.stateWithLastSegmentCutAt(recordStart), fs.load(), ctx);
         } catch (CorruptStorageException e) {
-          throw new AssertionError(ctx + ": refused damage to the last record", e);
+          throw new AssertionError(ctx + ": refused damage to the last write", e);
         }
         recovered++;
       } else {
@@ -204,6 +208,144 @@ class FileStorageRecoveryTest {
       deleteDir(work);
     }
     System.out.println("bit flips: " + recovered + " torn tails recovered, " + refused + " refused");
+  }
+
+  /**
+   * Group commit writes several Readys' records at once; a crash may leave that write's later
+   * pages on disk but not an earlier one. The records that reached the disk were never fsynced
+   * (no sync point follows them), so this is a torn tail, not damage: cut at the tear.
+   */
+  @Test
+  void aTornWriteWhoseLaterRecordsReachedTheDiskIsATornTail() throws IOException {
+    Path d = tmp.resolve("d");
+    try (FileStorage fs = FileStorage.open(d)) {
+      fs.persist(StorageScripts.append(StorageScripts.entries(1, 3, 1)));
+    }
+    Path seg = segments(d).get(0);
+    long off = Files.size(seg);
+    // One write of three Readys' records, as the writer makes it after an fsync.
+    byte[] sp = WalFormat.syncPoint(salt(seg), off);
+    appendBytes(seg, sp, WalFormat.entries(StorageScripts.entries(4, 5, 1)),
+        WalFormat.entries(StorageScripts.entries(6, 7, 1)), WalFormat.entries(StorageScripts.entries(8, 8, 1)));
+    zero(seg, off + sp.length + 3, 40); // the page holding the first record never reached the disk
+    PersistentState expected = new PersistentState(HardState.INITIAL, Snapshot.EMPTY, StorageScripts.entries(1, 3, 1));
+    try (FileStorage fs = FileStorage.open(d)) {
+      assertSame(expected, fs.load(), "torn write");
+      fs.persist(StorageScripts.append(StorageScripts.entries(4, 4, 2)));
+    }
+    List<LogEntry> after = new ArrayList<>(StorageScripts.entries(1, 3, 1));
+    after.addAll(StorageScripts.entries(4, 4, 2));
+    try (FileStorage fs = FileStorage.open(d)) {
+      assertSame(new PersistentState(HardState.INITIAL, Snapshot.EMPTY, after), fs.load(), "appended after the repair");
+    }
+  }
+
+  /**
+   * A command holding bytes that form valid frames (an ENTRIES record, a sync point of a guessed
+   * salt): when the write of its record is torn, those frames must not pass for durable records.
+   */
+  @Test
+  void aCommandCraftedToHoldFramesDoesNotMakeATornWriteUnrecoverable() throws IOException {
+    Path d = tmp.resolve("d");
+    byte[] inner = WalFormat.entries(List.of(new LogEntry(9, 1, "forged".getBytes())));
+    ByteArrayOutputStream crafted = new ByteArrayOutputStream();
+    crafted.writeBytes(inner);
+    for (long guess = 1; guess <= 64; guess++) crafted.writeBytes(WalFormat.syncPoint(guess, 0));
+    crafted.writeBytes(WalFormat.segmentHeader(1, 0, 1));
+    long off;
+    try (FileStorage fs = FileStorage.open(d)) {
+      fs.persist(StorageScripts.append(StorageScripts.entries(1, 3, 1)));
+      off = Files.size(segments(d).get(0));
+      fs.persist(StorageScripts.append(List.of(new LogEntry(4, 1, crafted.toByteArray()))));
+    }
+    Path seg = segments(d).get(0);
+    int sp = WalFormat.syncPoint(salt(seg), off).length;
+    zero(seg, off + sp, WalFormat.FRAME_HEADER); // the record's length and CRC were torn; the command was not
+    try (FileStorage fs = FileStorage.open(d)) {
+      assertSame(new PersistentState(HardState.INITIAL, Snapshot.EMPTY, StorageScripts.entries(1, 3, 1)), fs.load(),
+          "torn write of a crafted command");
+    } catch (CorruptStorageException e) {
+      throw new AssertionError("a crafted command made a torn write unrecoverable", e);
+    }
+  }
+
+  /** Damage to a record written before an fsync that a later write proves: refused, at its offset. */
+  @Test
+  void damageBeforeASyncPointRefusesToStart() throws IOException {
+    Path d = tmp.resolve("d");
+    long off;
+    try (FileStorage fs = FileStorage.open(d)) {
+      fs.persist(StorageScripts.append(StorageScripts.entries(1, 3, 1)));
+      off = Files.size(segments(d).get(0));
+      fs.persist(StorageScripts.append(StorageScripts.entries(4, 6, 1)));
+      fs.persist(StorageScripts.append(StorageScripts.entries(7, 9, 1)));
+    }
+    Path seg = segments(d).get(0);
+    long record = off + WalFormat.syncPoint(salt(seg), off).length; // entries 4..6
+    FileStorageTest.flipBit(seg, (record + WalFormat.FRAME_HEADER + 3) * 8);
+    String why = expectRefusal(d, seg, record, "damage before a sync point");
+    assertTrue(why.contains("not a torn tail"), why);
+  }
+
+  /** A directory written by the previous format (no salt, no sync points) still opens and is appended to. */
+  @Test
+  void aVersion1DirectoryOpensAndMovesToANewSegment() throws IOException {
+    Path d = tmp.resolve("d");
+    Files.createDirectories(d);
+    Files.write(d.resolve(WalFormat.HARD_STATE_FILE), asVersion1(WalFormat.hardState(new HardState(2, 1))));
+    Path seg = d.resolve(WalFormat.segmentName(1));
+    Files.write(seg, v1SegmentHeader(1, 0));
+    appendBytes(seg, asVersion1(WalFormat.entries(StorageScripts.entries(1, 3, 2))));
+    List<LogEntry> log = new ArrayList<>(StorageScripts.entries(1, 3, 2));
+    try (FileStorage fs = FileStorage.open(d)) {
+      assertSame(new PersistentState(new HardState(2, 1), Snapshot.EMPTY, log), fs.load(), "version 1");
+      fs.persist(StorageScripts.append(StorageScripts.entries(4, 5, 2)));
+    }
+    log.addAll(StorageScripts.entries(4, 5, 2));
+    assertEquals(2, segments(d).size(), "a version-1 segment is not appended to");
+    try (FileStorage fs = FileStorage.open(d)) {
+      assertSame(new PersistentState(new HardState(2, 1), Snapshot.EMPTY, log), fs.load(), "reopened");
+    }
+  }
+
+  private static byte[] v1SegmentHeader(long seq, long previousBytes) {
+    return WalFormat.frame(new io.raftkv.raft.RaftCodec.Writer().u8(WalFormat.VERSION_1).u8(WalFormat.SEGMENT_HEADER)
+        .varint(seq).varint(previousBytes).toByteArray());
+  }
+
+  /** The same frame with payload version 1 (same layout for every record but the segment header). */
+  private static byte[] asVersion1(byte[] frame) {
+    byte[] payload = java.util.Arrays.copyOfRange(frame, WalFormat.FRAME_HEADER, frame.length);
+    payload[0] = (byte) WalFormat.VERSION_1;
+    return WalFormat.frame(payload);
+  }
+
+  private static long salt(Path segment) throws IOException {
+    byte[] buf = Files.readAllBytes(segment);
+    int len = WalFormat.check(buf, 0).end() - WalFormat.FRAME_HEADER;
+    return ((WalFormat.SegmentHeader) WalFormat.decode(buf, WalFormat.FRAME_HEADER, len)).salt();
+  }
+
+  private static void appendBytes(Path file, byte[]... parts) throws IOException {
+    for (byte[] p : parts) Files.write(file, p, java.nio.file.StandardOpenOption.APPEND);
+  }
+
+  private static void zero(Path file, long from, int n) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(from);
+      f.write(new byte[n]);
+    }
+  }
+
+  /** The offset of the last sync point in {@code segment} (the start of its last write), or 0. */
+  static long lastSyncPoint(Path segment) throws IOException {
+    byte[] buf = Files.readAllBytes(segment);
+    long last = 0;
+    for (int off : WalFormat.recordOffsets(segment)) {
+      int len = WalFormat.check(buf, off).end() - off - WalFormat.FRAME_HEADER;
+      if (WalFormat.decode(buf, off + WalFormat.FRAME_HEADER, len) instanceof WalFormat.SyncPoint) last = off;
+    }
+    return last;
   }
 
   /** Opening must fail with a message naming {@code file} (and {@code offset}, if not -1). */
