@@ -539,6 +539,15 @@ public final class HttpApi {
         ObjectNode body = JSON.createObjectNode().put("error", "ErrVersion").put("version", r.version());
         yield new Outcome(Metrics.Outcome.VERSION_CONFLICT, json(StatusCodes.CONFLICT, body));
       }
+      case ErrStaleSeq -> {
+        ObjectNode body =
+            JSON.createObjectNode()
+                .put("error", "ErrStaleSeq")
+                .put("message", "the session has moved past this seq; the write was not executed now")
+                .put("seq", r.version());
+        yield new Outcome(Metrics.Outcome.STALE_SEQ, json(StatusCodes.CONFLICT, body));
+      }
+      case Busy -> new Outcome(Metrics.Outcome.BUSY, error(StatusCodes.SERVICE_UNAVAILABLE, "Busy", null));
       case ErrMaybe, Timeout ->
           read
               ? new Outcome(Metrics.Outcome.UNAVAILABLE, error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null))
