@@ -243,6 +243,7 @@ public final class KvClient {
     int roundTries; // transmissions since the last pause
     int rounds; // pauses so far
     boolean uncertain; // an earlier transmission may have executed
+    int silent = -1; // the server whose last try of this call got no answer, or -1
 
     Call(KvOp op, boolean versionedPut, long deadline, CompletableFuture<Result> out) {
       this.op = op;
@@ -284,11 +285,21 @@ public final class KvClient {
       pause = backoff(c);
     } else {
       c.uncertain = true;
-      int hint = r instanceof KvServer.Reply.WrongLeader w ? w.leader() : -1;
-      if (hint >= 0 && hint < servers && hint != server) {
+      int hint = -1;
+      if (r instanceof KvServer.Reply.WrongLeader w) {
+        hint = w.leader();
+        if (c.silent == server) c.silent = -1;
+      } else {
+        c.silent = server; // no answer: dead, cut off, or slower than the per-try timeout
+      }
+      // A hint at the server that just failed to answer is most likely stale (followers keep
+      // naming a dead leader until they elect a new one): try the others meanwhile.
+      if (hint >= 0 && hint < servers && hint != server && hint != c.silent) {
         leader = hint; // go straight to the leader the server knows of
-      } else if (leader == server) {
-        leader = (server + 1) % servers;
+      } else if (leader == server || leader == c.silent) {
+        int next = (server + 1) % servers;
+        if (next == c.silent && servers > 2) next = (next + 1) % servers;
+        leader = next;
       }
       pause = c.roundTries >= servers ? backoff(c) : 0;
     }
@@ -309,6 +320,7 @@ public final class KvClient {
   /** The pause before the next round: retryDelay doubled per round, capped, with jitter. */
   private long backoff(Call c) {
     c.roundTries = 0;
+    c.silent = -1; // each round gives every server another chance (a slow leader is still one)
     int shift = Math.min(c.rounds++, 20);
     long base = settings.retryDelay().toMillis() << shift;
     long capped = Math.min(base, settings.maxRetryDelay().toMillis());
