@@ -10,7 +10,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>An uncertain answer (ErrMaybe, or Timeout from a client with a deadline) to the acquiring or
  * releasing Put is resolved by reading the key again: the value tells whether our write happened.
  * A late copy of that Put can never apply after the re-read moved on, because it is conditional on
- * a version the key has left. A Get that timed out tells nothing, so it is retried.
+ * a version the key has left. A Get that timed out tells nothing, so it is retried; so is a Get or
+ * Put refused as Busy, after a pause.
  */
 public final class KvLock {
   private static final String FREE = "";
@@ -39,10 +40,11 @@ public final class KvLock {
         long version = cur.err() == KvClient.Err.ErrNoKey ? 0 : cur.version();
         KvClient.Result put = client.putSync(name, id, version);
         if (put.err() == KvClient.Err.OK) return;
+        if (put.err() == KvClient.Err.Busy) pause(); // not written; the service asks for a pause
         // ErrMaybe or Timeout: the re-read decides; ErrVersion or ErrNoKey: someone was faster
         continue;
       }
-      pause(); // held by another, or the read timed out
+      pause(); // held by another, or the read timed out or was refused (Busy)
     }
   }
 
@@ -50,14 +52,15 @@ public final class KvLock {
   public void release() {
     while (true) {
       KvClient.Result cur = client.getSync(name);
-      if (cur.err() == KvClient.Err.Timeout) {
+      if (cur.err() == KvClient.Err.Timeout || cur.err() == KvClient.Err.Busy) {
         pause(); // tells nothing: we may still hold it
         continue;
       }
       if (cur.err() != KvClient.Err.OK || !id.equals(cur.value())) return;
       KvClient.Result put = client.putSync(name, FREE, cur.version());
       if (put.err() == KvClient.Err.OK) return;
-      // ErrMaybe, ErrVersion or Timeout: the re-read tells whether we still hold it
+      if (put.err() == KvClient.Err.Busy) pause();
+      // ErrMaybe, ErrVersion, Busy or Timeout: the re-read tells whether we still hold it
     }
   }
 

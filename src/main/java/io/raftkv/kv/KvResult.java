@@ -4,13 +4,21 @@ import java.util.Objects;
 
 /**
  * What a committed op returned. {@code value} is the key's value for a Get ("" otherwise); {@code
- * version} is the key's version after the op (for ErrVersion, its current version; 0 when absent).
+ * version} is the key's version after the op (for ErrVersion, its current version; 0 when absent;
+ * for ErrStaleSeq, the session's latest seq).
  */
 public record KvResult(Err err, String value, long version) {
   public enum Err {
     OK,
     ErrNoKey,
-    ErrVersion
+    ErrVersion,
+    /**
+     * The op's session has already moved past its seq: the store keeps only the answer of the
+     * session's latest op, so it neither executes this one nor can tell what it once returned (it
+     * may have executed earlier). A client that waits for each answer before its next seq only
+     * meets this for a copy it no longer waits for.
+     */
+    ErrStaleSeq
   }
 
   public KvResult {
@@ -28,5 +36,10 @@ public record KvResult(Err err, String value, long version) {
 
   public static KvResult wrongVersion(long current) {
     return new KvResult(Err.ErrVersion, "", current);
+  }
+
+  /** A seq below the session's latest one, {@code latestSeq}. */
+  public static KvResult staleSeq(long latestSeq) {
+    return new KvResult(Err.ErrStaleSeq, "", latestSeq);
   }
 }

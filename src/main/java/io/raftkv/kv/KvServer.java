@@ -32,6 +32,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * @param unsafeLocalReads BROKEN ON PURPOSE, for tests only: serve Gets from this replica's own
    *     state without going through the log, so a stale replica answers with stale data. Tests use
    *     it to show that the linearizability checker catches the violation.
+   * @param admission how many requests (and bytes of ops) the leader keeps in flight before it
+   *     answers {@link Reply.Busy}
    */
   public record Settings(
       RaftPeer.Settings raft,
@@ -39,19 +41,31 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
       int shards,
       int maxSessionsPerShard,
       Duration submitTimeout,
-      boolean unsafeLocalReads) {
+      boolean unsafeLocalReads,
+      Rsm.Admission admission) {
+    /** Defaults: 4 shards, 10 000 sessions per shard, 5 s submit timeout, {@link Rsm.Admission#defaults()}. */
     public static Settings of(RaftPeer.Settings raft, int maxRaftState) {
       return new Settings(
-          raft, maxRaftState, KvStateMachine.DEFAULT_SHARDS, KvStore.DEFAULT_MAX_SESSIONS, Duration.ofSeconds(5), false);
+          raft,
+          maxRaftState,
+          KvStateMachine.DEFAULT_SHARDS,
+          KvStore.DEFAULT_MAX_SESSIONS,
+          Duration.ofSeconds(5),
+          false,
+          Rsm.Admission.defaults());
     }
 
     public Settings withSubmitTimeout(Duration timeout) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, unsafeLocalReads);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, unsafeLocalReads, admission);
+    }
+
+    public Settings withAdmission(Rsm.Admission limits) {
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, unsafeLocalReads, limits);
     }
 
     /** See {@code unsafeLocalReads}: never in production. */
     public Settings withUnsafeLocalReads() {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, true);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, true, admission);
     }
   }
 
@@ -65,8 +79,16 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     /** The op committed and this is its result. */
     record Done(KvResult result) implements Reply {}
 
-    /** This replica does not lead (or lost leadership): try another. The op may still commit. */
-    enum WrongLeader implements Reply {
+    /**
+     * This replica does not lead (or lost leadership): try another. The op may still commit.
+     * {@code leader} is the replica this one believes leads, or -1 when it knows none.
+     */
+    record WrongLeader(int leader) implements Reply {
+      public static final WrongLeader UNKNOWN = new WrongLeader(-1);
+    }
+
+    /** The leader has too much in flight and did not propose the op: retry later. */
+    enum Busy implements Reply {
       INSTANCE
     }
 
@@ -102,7 +124,13 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     }
     this.rsm =
         ctx.spawn(
-            Rsm.create(settings.raft(), storage, transport, settings.maxRaftState(), new ShardedKvService(shards)),
+            Rsm.create(
+                settings.raft(),
+                storage,
+                transport,
+                settings.maxRaftState(),
+                new ShardedKvService(shards),
+                settings.admission()),
             "rsm");
     ctx.watch(rsm);
   }
@@ -149,8 +177,12 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
       reply = new Reply.Done(KvCodec.decodeResult(ok.value()));
     } else if (a.failure() != null) {
       reply = Reply.Timeout.INSTANCE;
+    } else if (a.result() instanceof Rsm.Result.WrongLeader w) {
+      reply = new Reply.WrongLeader(w.leader());
+    } else if (a.result() == Rsm.Result.Busy.INSTANCE) {
+      reply = Reply.Busy.INSTANCE;
     } else {
-      reply = Reply.WrongLeader.INSTANCE;
+      reply = Reply.WrongLeader.UNKNOWN; // stopped: another replica may serve
     }
     a.replyTo().tell(reply);
     return this;

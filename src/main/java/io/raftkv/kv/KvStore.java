@@ -40,8 +40,13 @@ public final class KvStore {
     long client = op.clientId();
     if (client == KvOp.NO_CLIENT || op instanceof KvOp.Get) return execute(op);
     Session s = sessions.get(client);
-    // A client issues one op at a time, so anything at or below its last seq is a retransmission.
-    if (s != null && op.seq() <= s.seq()) return s.result();
+    if (s != null) {
+      // Only a copy of the session's latest op may have the stored answer. An older seq is not
+      // executed either (it may have been, before the session moved on), and gets an explicit
+      // error rather than another op's answer.
+      if (op.seq() == s.seq()) return s.result();
+      if (op.seq() < s.seq()) return KvResult.staleSeq(s.seq());
+    }
     KvResult result = execute(op);
     sessions.put(client, new Session(op.seq(), result));
     return result;

@@ -26,14 +26,21 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * <p>{@link Submit} is meant for the ask pattern. The op is wrapped with an id unique across
  * restarts (a random incarnation number and a counter) and proposed; the ask completes when the
  * applier sees that id committed at the index Raft returned ({@link Result.Ok} with the state
- * machine's result). Not the leader: {@link Result.WrongLeader} at once. Another op at that index,
- * or this peer loses the leadership of that term: {@code WrongLeader}. A leader cut off in a
- * minority keeps the ask waiting until it learns of a newer term. When Raft stops, every waiting
- * ask completes with {@link Result.Stopped}.
+ * machine's result). Not the leader: {@link Result.WrongLeader} at once, with the leader Raft
+ * knows of as a hint. Another op at that index, or this peer loses the leadership of that term:
+ * {@code WrongLeader}. A leader cut off in a minority keeps the ask waiting until it learns of a
+ * newer term. When Raft stops, every waiting ask completes with {@link Result.Stopped}.
+ *
+ * <p>Admission control: at most {@link Admission#maxProposals} submits (and {@link
+ * Admission#maxBytes} bytes of their ops) are in flight, from Submit until applied or given up on;
+ * beyond that a Submit is answered {@link Result.Busy} at once and nothing is proposed. So a slow
+ * disk or follower makes clients wait and retry, instead of making the leader's memory grow.
  *
  * <p>Snapshots: when the persisted Raft state reaches {@code maxRaftState} bytes (-1 = never) the
- * state machine's snapshot is handed to Raft; on start the state machine is restored from the
- * stored snapshot, and again whenever Raft installs one from the leader.
+ * state machine's snapshot is handed to Raft; at most one is in flight: the next is asked for only
+ * after Raft has taken the previous one (an apply may arrive in a batch of hundreds, all past the
+ * threshold until Raft compacts). On start the state machine is restored from the stored
+ * snapshot, and again whenever Raft installs one from the leader.
  */
 public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
@@ -41,13 +48,47 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   public record Submit(byte[] op, ActorRef<Result> replyTo) implements Command {}
 
+  /**
+   * Bounds on the submits in flight (proposed or about to be, not yet applied or given up on).
+   *
+   * @param maxProposals how many at once; more are answered {@link Result.Busy}
+   * @param maxBytes how many bytes of ops at once; a single op larger than this is still admitted
+   *     when nothing else is in flight, so no op is refused forever
+   */
+  public record Admission(int maxProposals, long maxBytes) {
+    public static final int DEFAULT_MAX_PROPOSALS = 4096;
+    public static final long DEFAULT_MAX_BYTES = 64L << 20;
+
+    public Admission {
+      if (maxProposals < 1 || maxBytes < 1) throw new IllegalArgumentException("admission limits must be positive");
+    }
+
+    /** 4096 proposals, 64 MiB. */
+    public static Admission defaults() {
+      return new Admission(DEFAULT_MAX_PROPOSALS, DEFAULT_MAX_BYTES);
+    }
+
+    /** No limit in practice (the lab's RSM). */
+    public static Admission unbounded() {
+      return new Admission(Integer.MAX_VALUE, Long.MAX_VALUE);
+    }
+  }
+
   /** The outcome of a {@link Submit}. */
   public sealed interface Result {
     /** Committed at {@code index}; {@code value} is what the state machine returned. */
     record Ok(long index, byte[] value) implements Result {}
 
-    /** This peer is not (or no longer) the leader: try another. The op may still commit. */
-    enum WrongLeader implements Result {
+    /**
+     * This peer is not (or no longer) the leader: try another. The op may still commit. {@code
+     * leader} is the peer this one believes leads, or -1 when it knows none.
+     */
+    record WrongLeader(int leader) implements Result {
+      public static final WrongLeader UNKNOWN = new WrongLeader(-1);
+    }
+
+    /** Too much is in flight (see {@link Admission}): nothing was proposed; retry later. */
+    enum Busy implements Result {
       INSTANCE
     }
 
@@ -69,7 +110,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   private record Started(RaftPeer.StartResult result) implements Command {}
 
-  private record Pending(long id, long term, ActorRef<Result> replyTo) {}
+  /** The state machine's snapshot at {@code index} is ready. */
+  private record SnapshotReady(long index, byte[] data) implements Command {}
+
+  /** Raft has handled every TakeSnapshot sent before the GetState this answers. */
+  private record SnapshotTaken(RaftPeer.State state) implements Command {}
+
+  private record Pending(long id, long term, int bytes, ActorRef<Result> replyTo) {}
 
   public static Behavior<Command> create(
       RaftPeer.Settings settings,
@@ -80,13 +127,24 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return create(settings, storage, transport, maxRaftState, ReplicatedService.of(stateMachine));
   }
 
+  /** With {@link Admission#unbounded()}, as the lab's RSM. */
   public static Behavior<Command> create(
       RaftPeer.Settings settings,
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,
       ReplicatedService service) {
-    return Behaviors.setup(ctx -> new Rsm(ctx, settings, storage, transport, maxRaftState, service));
+    return create(settings, storage, transport, maxRaftState, service, Admission.unbounded());
+  }
+
+  public static Behavior<Command> create(
+      RaftPeer.Settings settings,
+      RaftStorage storage,
+      PeerTransport transport,
+      int maxRaftState,
+      ReplicatedService service,
+      Admission admission) {
+    return Behaviors.setup(ctx -> new Rsm(ctx, settings, storage, transport, maxRaftState, service, admission));
   }
 
   private final RaftStorage storage;
@@ -94,14 +152,20 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private final ReplicatedService sm;
   private final ActorRef<RaftPeer.Command> raft;
   private final ActorRef<RaftPeer.StartResult> startAdapter;
+  private final ActorRef<RaftPeer.State> snapshotTakenAdapter;
+  private final Admission admission;
   private final long incarnation = ThreadLocalRandom.current().nextLong();
   private long nextId;
   /** Submits whose Start is out, in the order sent: Raft answers Starts in order. */
   private final ArrayDeque<Pending> starting = new ArrayDeque<>();
   /** Submits Raft accepted, by the index it gave them. */
   private final Map<Long, Pending> waiting = new HashMap<>();
+  /** Bytes of the ops in {@code starting} and {@code waiting}. */
+  private long inflightBytes;
   private long lastApplied;
   private long lastSnapshot;
+  /** A snapshot was asked of the state machine and Raft has not confirmed taking it yet. */
+  private boolean snapshotInFlight;
   private boolean stopped;
 
   private Rsm(
@@ -110,9 +174,11 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,
-      ReplicatedService sm) {
+      ReplicatedService sm,
+      Admission admission) {
     super(ctx);
     this.storage = storage;
+    this.admission = admission;
     this.maxRaftState = maxRaftState;
     this.sm = sm;
     Snapshot snap = storage.load().snapshot();
@@ -123,6 +189,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     }
     ActorRef<ApplyMsg> applyTo = ctx.messageAdapter(ApplyMsg.class, Applied::new);
     this.startAdapter = ctx.messageAdapter(RaftPeer.StartResult.class, Started::new);
+    this.snapshotTakenAdapter = ctx.messageAdapter(RaftPeer.State.class, SnapshotTaken::new);
     this.raft = ctx.spawn(RaftPeer.create(settings, storage, transport, applyTo), "raft");
     ctx.watch(raft);
   }
@@ -132,6 +199,11 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return newReceiveBuilder()
         .onMessage(Submit.class, this::onSubmit)
         .onMessage(Started.class, this::onStarted)
+        .onMessage(SnapshotReady.class, this::onSnapshotReady)
+        .onMessage(SnapshotTaken.class, t -> {
+          snapshotInFlight = false;
+          return this;
+        })
         .onMessage(Applied.class, this::onApplied)
         .onMessage(GetRaft.class, this::onGetRaft)
         .onMessage(Kill.class, this::onKill)
@@ -144,10 +216,22 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       s.replyTo().tell(Result.Stopped.INSTANCE);
       return this;
     }
+    int bytes = s.op().length;
+    int inflight = starting.size() + waiting.size();
+    if (inflight >= admission.maxProposals() || (inflight > 0 && inflightBytes + bytes > admission.maxBytes())) {
+      s.replyTo().tell(Result.Busy.INSTANCE);
+      return this;
+    }
     long id = nextId++;
-    starting.addLast(new Pending(id, 0, s.replyTo()));
+    starting.addLast(new Pending(id, 0, bytes, s.replyTo()));
+    inflightBytes += bytes;
     raft.tell(new RaftPeer.Start(encodeOp(id, s.op()), startAdapter));
     return this;
+  }
+
+  private void settled(Pending p, Result result) {
+    inflightBytes -= p.bytes();
+    p.replyTo().tell(result);
   }
 
   private Behavior<Command> onStarted(Started s) {
@@ -155,10 +239,10 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     if (p == null) return this;
     RaftPeer.StartResult r = s.result();
     if (!r.isLeader()) {
-      p.replyTo().tell(Result.WrongLeader.INSTANCE);
+      settled(p, new Result.WrongLeader(r.leader()));
     } else {
-      Pending old = waiting.put(r.index(), new Pending(p.id(), r.term(), p.replyTo()));
-      if (old != null) old.replyTo().tell(Result.WrongLeader.INSTANCE); // index reused by a later term
+      Pending old = waiting.put(r.index(), new Pending(p.id(), r.term(), p.bytes(), p.replyTo()));
+      if (old != null) settled(old, Result.WrongLeader.UNKNOWN); // index reused by a later term
     }
     return this;
   }
@@ -194,17 +278,30 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     lastApplied = index;
     Pending p = waiting.remove(index);
     if (p != null && opIncarnation == incarnation && opId == p.id()) {
+      inflightBytes -= p.bytes();
       ActorRef<Result> replyTo = p.replyTo();
       sm.apply(index, op, result -> replyTo.tell(new Result.Ok(index, result)));
     } else {
-      if (p != null) p.replyTo().tell(Result.WrongLeader.INSTANCE);
+      if (p != null) settled(p, Result.WrongLeader.UNKNOWN);
       sm.apply(index, op, result -> {});
     }
-    if (maxRaftState > 0 && storage.raftStateSize() >= maxRaftState && index > lastSnapshot) {
+    if (maxRaftState > 0
+        && !snapshotInFlight
+        && storage.raftStateSize() >= maxRaftState
+        && index > lastSnapshot) {
       lastSnapshot = index;
-      ActorRef<RaftPeer.Command> raftRef = raft;
-      sm.snapshot(index, bytes -> raftRef.tell(new RaftPeer.TakeSnapshot(index, bytes)));
+      snapshotInFlight = true;
+      ActorRef<Command> self = getContext().getSelf();
+      sm.snapshot(index, bytes -> self.tell(new SnapshotReady(index, bytes)));
     }
+  }
+
+  private Behavior<Command> onSnapshotReady(SnapshotReady s) {
+    raft.tell(new RaftPeer.TakeSnapshot(s.index(), s.data()));
+    // Raft handles its mailbox in order: the answer to this comes once the snapshot is taken
+    // and the persisted Raft state has shrunk.
+    raft.tell(new RaftPeer.GetState(snapshotTakenAdapter));
+    return this;
   }
 
   private interface PendingTest {
@@ -220,7 +317,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     while (it.hasNext()) {
       Map.Entry<Long, Pending> e = it.next();
       if (where.test(e.getKey()) && which.test(e.getValue())) {
-        e.getValue().replyTo().tell(Result.WrongLeader.INSTANCE);
+        settled(e.getValue(), Result.WrongLeader.UNKNOWN);
         it.remove();
       }
     }
@@ -243,6 +340,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     for (Pending p : waiting.values()) p.replyTo().tell(Result.Stopped.INSTANCE);
     starting.clear();
     waiting.clear();
+    inflightBytes = 0;
     return Behaviors.stopped();
   }
 

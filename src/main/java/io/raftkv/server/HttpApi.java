@@ -80,6 +80,7 @@ import org.apache.pekko.stream.Materializer;
  *                                     404 ErrNoKey (version &gt; 0 and the key is absent)
  * POST   /v1/kv/{key}/append {"value":v}        200 {"version":n}
  * DELETE /v1/kv/{key}[?version=n]     200 {"deleted":true}  404 ErrNoKey  409 ErrVersion
+ * (writes with a session: also 409 {"error":"ErrStaleSeq","seq":latest}; any KV request: 503 Busy)
  * GET    /v1/status                   200 the node's Raft state (JSON)
  * GET    /metrics                     200 Prometheus text format (see {@link Metrics})
  * </pre>
@@ -99,13 +100,13 @@ import org.apache.pekko.stream.Materializer;
  * parameters only). The op then carries that session, and the store executes each (client, seq)
  * once: a retry with the same pair, sent to this node or any other, gets the first answer and
  * changes nothing. The client must wait for each write's answer (or give up on it) before it sends
- * the next seq; a seq at or below the client's last one is answered with that last answer and not
- * executed. A store forgets the least recently used sessions beyond its limit.
+ * the next seq; a seq below the client's last one is answered 409 ErrStaleSeq and not executed. A
+ * store forgets the least recently used sessions beyond its limit.
  *
  * <p>A write without a session gets a session of this server's own, so the Clerk's internal retries
  * (to other replicas, after a lost reply) are exactly-once, but a retry by the HTTP client is a new
  * write. These server sessions are never used by two requests at once (the store keeps one seq per
- * session, so concurrent ops of one session would be mistaken for retransmissions): each write
+ * session, so of two concurrent ops of one session the older could be refused as stale): each write
  * borrows an idle session and returns it when answered; there are as many as the most writes ever
  * in flight at once on this node.
  *
@@ -115,7 +116,9 @@ import org.apache.pekko.stream.Materializer;
  * wrong field type, an unknown field, a negative or non-numeric version, an empty key, text that is
  * not valid Unicode); 413 TooLarge (key over {@link Limits#maxKeyBytes}, value over {@link
  * Limits#maxValueBytes}, both in UTF-8 bytes); 404 NotFound (unknown path); 405 MethodNotAllowed
- * (with an Allow header); 503 Unavailable (a read or status query got no answer within the
+ * (with an Allow header); 409 ErrStaleSeq (a write's seq is below its session's latest; not
+ * executed); 503 Busy (the leader has too much in flight and refused the op: it did not execute;
+ * retry later); 503 Unavailable (a read or status query got no answer within the
  * deadline: no leader, no quorum); 504 ErrMaybe (a write got no answer within the deadline, or an
  * answer that cannot tell whether it executed: it may have happened, now or later). Bad input is
  * rejected before anything reaches the store.
@@ -539,6 +542,15 @@ public final class HttpApi {
         ObjectNode body = JSON.createObjectNode().put("error", "ErrVersion").put("version", r.version());
         yield new Outcome(Metrics.Outcome.VERSION_CONFLICT, json(StatusCodes.CONFLICT, body));
       }
+      case ErrStaleSeq -> {
+        ObjectNode body =
+            JSON.createObjectNode()
+                .put("error", "ErrStaleSeq")
+                .put("message", "the session has moved past this seq; the write was not executed now")
+                .put("seq", r.version());
+        yield new Outcome(Metrics.Outcome.STALE_SEQ, json(StatusCodes.CONFLICT, body));
+      }
+      case Busy -> new Outcome(Metrics.Outcome.BUSY, error(StatusCodes.SERVICE_UNAVAILABLE, "Busy", null));
       case ErrMaybe, Timeout ->
           read
               ? new Outcome(Metrics.Outcome.UNAVAILABLE, error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null))
@@ -652,8 +664,8 @@ public final class HttpApi {
    * Sessions for writes that come without one. The store keeps one seq per session and takes any
    * op at or below it for a retransmission, so a session serves one write at a time: a write
    * borrows an idle session (or a new one) and gives it back once answered. A write that timed
-   * out may still commit later; it then carries a seq at or below the session's newest, so at
-   * worst it is taken for a retransmission and skipped, which its 504 answer allowed.
+   * out may still commit later; if the session has moved on by then, its seq is below the
+   * session's newest and the store refuses it as stale, which its 504 answer allowed.
    */
   private static final class ServerSessions {
     record Session(long clientId, AtomicLong seq) {

@@ -27,14 +27,22 @@ public final class KvGateway {
   public enum Outcome {
     /** {@code result} is the op's {@link KvCodec}-encoded result. */
     DONE,
+    /** {@code leader} is the node this one believes leads, or -1. */
     WRONG_LEADER,
+    /** The leader has too much in flight and did not propose the op: retry later. */
+    BUSY,
     /** The op did not commit within the server's deadline; its fate is unknown. */
     TIMEOUT,
     /** The op's bytes were not a valid op; nothing was done. */
     MALFORMED
   }
 
-  public record Answer(Outcome outcome, byte[] result) implements WireMessage {}
+  /** @param leader with WRONG_LEADER, the node's leader hint (-1: none); else -1 */
+  public record Answer(Outcome outcome, byte[] result, int leader) implements WireMessage {
+    public Answer(Outcome outcome, byte[] result) {
+      this(outcome, result, -1);
+    }
+  }
 
   private record Answered(KvServer.Reply reply, ActorRef<Answer> replyTo) implements Command {}
 
@@ -79,14 +87,16 @@ public final class KvGateway {
 
   static Answer toAnswer(KvServer.Reply reply) {
     if (reply instanceof KvServer.Reply.Done done) return new Answer(Outcome.DONE, KvCodec.encode(done.result()));
-    if (reply == KvServer.Reply.WrongLeader.INSTANCE) return new Answer(Outcome.WRONG_LEADER, new byte[0]);
+    if (reply instanceof KvServer.Reply.WrongLeader w) return new Answer(Outcome.WRONG_LEADER, new byte[0], w.leader());
+    if (reply == KvServer.Reply.Busy.INSTANCE) return new Answer(Outcome.BUSY, new byte[0]);
     return new Answer(Outcome.TIMEOUT, new byte[0]);
   }
 
   static KvServer.Reply toReply(Answer a) {
     return switch (a.outcome()) {
       case DONE -> new KvServer.Reply.Done(KvCodec.decodeResult(a.result()));
-      case WRONG_LEADER -> KvServer.Reply.WrongLeader.INSTANCE;
+      case WRONG_LEADER -> new KvServer.Reply.WrongLeader(a.leader());
+      case BUSY -> KvServer.Reply.Busy.INSTANCE;
       case TIMEOUT, MALFORMED -> KvServer.Reply.Timeout.INSTANCE;
     };
   }

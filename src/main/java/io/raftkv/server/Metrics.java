@@ -43,7 +43,11 @@ public final class Metrics {
     /** 400 */
     BAD_REQUEST,
     /** 413 */
-    TOO_LARGE;
+    TOO_LARGE,
+    /** 503: the leader is overloaded and refused the op */
+    BUSY,
+    /** 409: the session has moved past the write's seq */
+    STALE_SEQ;
 
     String label() {
       return name().toLowerCase(Locale.ROOT);

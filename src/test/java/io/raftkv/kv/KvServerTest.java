@@ -71,6 +71,17 @@ class KvServerTest {
       assertTrue(storages[i].snapshotSize() > 0, "replica " + i + " took a snapshot");
       assertTrue(storages[i].raftStateSize() < 2 * 2000, "replica " + i + " log " + storages[i].raftStateSize());
     }
+    // a follower names the leader it knows of, so a client need not guess
+    TestProbe<RaftPeer.State> state = testKit.createTestProbe();
+    int leader = -1;
+    for (int i = 0; i < n; i++) {
+      rafts.get(i).tell(new RaftPeer.GetState(state.getRef()));
+      if (state.receiveMessage().isLeader()) leader = i;
+    }
+    assertTrue(leader >= 0, "a leader after the clerk's ops");
+    int follower = (leader + 1) % n;
+    KvServer.Reply fromFollower = call.call(follower, KvOp.get("log")).toCompletableFuture().join();
+    assertEquals(new KvServer.Reply.WrongLeader(leader), fromFollower);
     // the sharded service's snapshot is in the synchronous state machine's format
     KvStateMachine reference = new KvStateMachine();
     reference.restore(storages[0].readSnapshot());

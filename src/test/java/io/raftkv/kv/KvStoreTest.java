@@ -71,6 +71,22 @@ class KvStoreTest {
   }
 
   @Test
+  void aLowerSeqGetsAnExplicitErrorNeverAnotherOpsAnswer() {
+    assertEquals(KvResult.ok("", 1), store.apply(new KvOp.Append("k", "b", 7, 8)));
+    // seq 7 of the same session arrives after seq 8 committed (e.g. a late retransmission)
+    assertEquals(KvResult.staleSeq(8), store.apply(new KvOp.Append("k", "a", 7, 7)));
+    assertEquals(KvResult.staleSeq(8), store.apply(new KvOp.Put("k", "x", OptionalLong.empty(), 7, 2)));
+    assertEquals(KvResult.ok("b", 1), get("k"), "a stale op is not executed");
+    assertEquals(KvResult.ok("", 1), store.apply(new KvOp.Append("k", "b", 7, 8)), "the same seq still replays");
+    assertEquals(KvResult.ok("", 2), store.apply(new KvOp.Append("k", "c", 7, 9)));
+    // the error survives a snapshot like any other state
+    KvStore copy = new KvStore(100);
+    copy.restore(store.snapshot());
+    assertEquals(KvResult.staleSeq(9), copy.apply(new KvOp.Append("k", "a", 7, 8)));
+    assertEquals(KvResult.ok("", 2), copy.apply(new KvOp.Append("k", "c", 7, 9)));
+  }
+
+  @Test
   void sessionTableIsBoundedLeastRecentlyUsedFirst() {
     KvStore small = new KvStore(2);
     small.apply(new KvOp.Append("k", "a", 1, 1));

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftkv.client.KvClient;
+import io.raftkv.kv.KvServer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -24,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.http.javadsl.ServerBinding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -250,6 +253,49 @@ class HttpApiTest {
     Answer retried = delete(2, "once-put", session);
     assertEquals(200, retried.status(), "the retry gets the first answer, not ErrNoKey: " + retried.text());
     assertAnswer(404, "ErrNoKey", get(0, "once-put"));
+  }
+
+  @Test
+  void aSeqBelowTheSessionsLatestIs409ErrStaleSeqAndNotExecuted() {
+    long client = 0x0bad_5eedL;
+    assertEquals(1, append(0, "stale", "{\"value\":\"b\",\"client\":" + client + ",\"seq\":2}").version());
+    Answer stale = append(1, "stale", "{\"value\":\"a\",\"client\":" + client + ",\"seq\":1}");
+    assertAnswer(409, "ErrStaleSeq", stale);
+    assertEquals(2, stale.json().get("seq").asLong(), "the session's latest seq");
+    assertAnswer(409, "ErrStaleSeq", delete(2, "stale", "?client=" + client + "&seq=1"));
+    assertEquals("b", get(0, "stale").json().get("value").asText(), "nothing executed");
+    assertTrue(group.api(1).metrics().count(Metrics.Op.APPEND, Metrics.Outcome.STALE_SEQ) >= 1);
+  }
+
+  @Test
+  void anOverloadedLeaderIsAFast503Busy() {
+    // a Clerk whose leader refuses every op as Busy (what Rsm.Admission does beyond its limits)
+    KvClient busyClerk =
+        new KvClient(
+            (server, op) -> CompletableFuture.completedFuture(KvServer.Reply.Busy.INSTANCE),
+            3,
+            new KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(5)));
+    HttpApi api =
+        new HttpApi(
+            busyClerk, () -> CompletableFuture.failedFuture(new IllegalStateException("no raft")), LIMITS,
+            Duration.ofSeconds(5), new Metrics());
+    ServerBinding binding = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    try {
+      String base = "http://127.0.0.1:" + binding.localAddress().getPort();
+      long start = System.nanoTime();
+      assertAnswer(503, "Busy", send(HttpRequest.newBuilder(URI.create(base + kvPath("k"))).GET()));
+      assertAnswer(
+          503, "Busy", send(HttpRequest.newBuilder(URI.create(base + kvPath("k"))).PUT(BodyPublishers.ofString(value("v")))));
+      assertAnswer(
+          503,
+          "Busy",
+          send(HttpRequest.newBuilder(URI.create(base + kvPath("k") + "/append")).POST(BodyPublishers.ofString(value("v")))));
+      assertTrue(System.nanoTime() - start < Duration.ofSeconds(2).toNanos(), "fast, not at the 5 s deadline");
+      assertEquals(1, api.metrics().count(Metrics.Op.GET, Metrics.Outcome.BUSY));
+      assertEquals(1, api.metrics().count(Metrics.Op.PUT, Metrics.Outcome.BUSY));
+    } finally {
+      binding.unbind().toCompletableFuture().join();
+    }
   }
 
   @Test
