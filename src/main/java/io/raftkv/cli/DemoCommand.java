@@ -78,6 +78,16 @@ final class DemoCommand implements Callable<Integer> {
     out.println("  curl " + first + "/v1/status");
     out.println("Ctrl-C stops the cluster.");
     out.flush();
+    // One node that stops serving by itself (a disk failure) ends the demo with an error: a demo
+    // quietly running on fewer nodes than it printed would mislead.
+    for (NodeServer s : servers) {
+      s.failed().thenAccept(reason -> new Thread(() -> {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("raftkv demo: node " + s.settings().id() + " no longer serves (" + reason + "), stopping");
+        err.flush();
+        System.exit(NodeCommand.FAILED);
+      }, "raftkv-demo-exit").start());
+    }
     stopped.await();
     return Main.OK;
   }

@@ -26,9 +26,13 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Run one node of a multi-process or multi-machine cluster.",
-      "Give either --config FILE (HOCON, see docs/deployment.md) or --id, --members and --data-dir."
+      "Give either --config FILE (HOCON, see docs/deployment.md) or --id, --members and --data-dir.",
+      "Exits 3 if the node cannot start, 4 if it stops serving by itself (e.g. its disk fails); SIGTERM stops it (exit 0)."
     })
 final class NodeCommand implements Callable<Integer> {
+  /** Exit code of a node that stopped serving by itself (persist failure, quarantine, fatal error). */
+  static final int FAILED = 4;
+
   @Spec CommandSpec spec;
 
   @Option(names = "--config", paramLabel = "FILE", description = "HOCON file with a raftkv.node section.")
@@ -75,6 +79,14 @@ final class NodeCommand implements Callable<Integer> {
       server.stop();
       stopped.countDown();
     }, "raftkv-node-shutdown"));
+    // A node that no longer serves must not linger: exit so that a supervisor restarts it. From a
+    // thread of its own: exiting runs the shutdown hooks, which must not wait on the caller.
+    server.failed().thenAccept(reason -> new Thread(() -> {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("raftkv node " + settings.id() + ": no longer serves (" + reason + "), exiting");
+      err.flush();
+      System.exit(FAILED);
+    }, "raftkv-node-exit").start());
     stopped.await();
     return Main.OK;
   }

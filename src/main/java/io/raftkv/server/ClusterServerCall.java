@@ -6,6 +6,7 @@ import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvServer;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -20,8 +21,14 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * How a {@link io.raftkv.client.KvClient} reaches the nodes of a group from any ActorSystem of the
- * cluster: it follows the Receptionist's listing of every node's {@link KvGateway} and asks them.
- * A node not (yet) listed answers as if unreachable, so the Clerk moves on to the next one.
+ * cluster, and asks their {@link KvGateway}s. The gateways are either given ({@link #fixed}: refs
+ * resolved from the nodes' actor paths, usable as soon as the remote system is up, whatever the
+ * cluster's membership) or followed in the Receptionist's listing ({@link #create}); a node not
+ * (yet) listed answers as if unreachable, so the Clerk moves on to the next one.
+ *
+ * <p>{@code timeout} bounds one try (one ask of one gateway), not the Clerk's whole call: it should be
+ * well below the call's deadline, so that a dead or paused node costs one short try before the Clerk
+ * moves on to the next node.
  */
 public final class ClusterServerCall implements ServerCall {
   private final ActorSystem<?> system;
@@ -34,11 +41,23 @@ public final class ClusterServerCall implements ServerCall {
     this.gateways = new AtomicReferenceArray<>(n);
   }
 
+  /** Asks the given gateways (one per node, in id order); nothing is looked up. */
+  public static ClusterServerCall fixed(ActorSystem<?> system, List<ActorRef<KvGateway.Forward>> gateways, Duration timeout) {
+    ClusterServerCall call = new ClusterServerCall(system, gateways.size(), timeout);
+    for (int i = 0; i < gateways.size(); i++) call.gateways.set(i, gateways.get(i));
+    return call;
+  }
+
   /** Starts following the {@code n} gateways of {@code group} in {@code system}. */
   public static ClusterServerCall create(ActorSystem<?> system, String group, int n, Duration timeout) {
     ClusterServerCall call = new ClusterServerCall(system, n, timeout);
     system.systemActorOf(call.directory(group), "raftkv-" + group + "-clients-" + java.util.UUID.randomUUID(), Props.empty());
     return call;
+  }
+
+  /** How long one try may take. */
+  public Duration tryTimeout() {
+    return timeout;
   }
 
   public int size() {

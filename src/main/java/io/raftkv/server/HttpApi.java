@@ -224,6 +224,7 @@ public final class HttpApi {
                 () ->
                     concat(
                         path("status", () -> get(this::statusRoute)),
+                        path(PathMatchers.segment("leader").slash("transfer"), () -> post(this::leaderTransferRoute)),
                         pathPrefix("kv", this::kvRoutes))),
             path("metrics", () -> get(this::metricsRoute)));
     return api.seal(rejectionHandler(), exceptionHandler());
@@ -602,6 +603,65 @@ public final class HttpApi {
       f = CompletableFuture.failedFuture(e);
     }
     return f.completeOnTimeout(null, deadline.toNanos(), TimeUnit.NANOSECONDS).exceptionally(e -> null);
+  }
+
+  // ---------------------------------------------------------------- leadership transfer
+
+  private volatile java.util.function.IntFunction<CompletionStage<RaftPeer.TransferResult>> leaderTransfer;
+
+  /**
+   * Serves {@code POST /v1/leader/transfer[?to=N]} through {@code transfer} (called with -1 when
+   * {@code to} is absent: the most up-to-date follower). 200 {@code {"done":true,"leader":n,"term":t}}
+   * when it happened; 409 {@code {"error":"NotTransferred","message":why,"leader":n|null,"term":t}}
+   * when the peer declined (not the leader, unknown target, timed out); 503 when the peer did not
+   * answer; 400 for a bad {@code to}.
+   */
+  public HttpApi withLeaderTransfer(java.util.function.IntFunction<CompletionStage<RaftPeer.TransferResult>> transfer) {
+    this.leaderTransfer = Objects.requireNonNull(transfer, "transfer");
+    return this;
+  }
+
+  private Route leaderTransferRoute() {
+    return extractUri(
+        uri -> {
+          int to;
+          try {
+            Map<String, String> params = queryParams(uri);
+            checkKnown(params.keySet(), Set.of("to"), "query parameter");
+            String t = params.get("to");
+            to = t == null ? -1 : Integer.parseInt(t);
+            if (to < -1) throw new NumberFormatException();
+          } catch (NumberFormatException e) {
+            return complete(error(StatusCodes.BAD_REQUEST, "BadRequest", "\"to\" must be a node id"));
+          } catch (BadInput e) {
+            return complete(e.response());
+          }
+          var transfer = leaderTransfer;
+          if (transfer == null) {
+            return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", "this node does not transfer leadership"));
+          }
+          CompletableFuture<RaftPeer.TransferResult> answer;
+          try {
+            answer = Stages.direct(transfer.apply(to));
+          } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+          }
+          return completeWithFuture(
+              answer
+                  .completeOnTimeout(null, deadline.toNanos(), TimeUnit.NANOSECONDS)
+                  .exceptionally(e -> null)
+                  .thenApply(
+                      r -> {
+                        if (r == null) return error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null);
+                        ObjectNode body = JSON.createObjectNode();
+                        if (r.done()) body.put("done", true);
+                        else body.put("error", "NotTransferred").put("message", r.error());
+                        if (r.leader() >= 0) body.put("leader", r.leader());
+                        else body.putNull("leader");
+                        body.put("term", r.term());
+                        return json(r.done() ? StatusCodes.OK : StatusCodes.CONFLICT, body);
+                      }));
+        });
   }
 
   // ---------------------------------------------------------------- responses and rejections

@@ -1,6 +1,9 @@
 package io.raftkv.server;
 
 import io.raftkv.client.KvClient;
+import io.raftkv.client.Stages;
+import io.raftkv.kv.KvServer;
+import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.storage.FileStorage;
 import io.raftkv.storage.RaftStorage;
@@ -10,21 +13,28 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.remote.artery.ThisActorSystemQuarantinedEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One running raftkv node as a process sees it: a clustered ActorSystem, the node's {@link
- * RaftKvNode} over {@link FileStorage} in its data directory, and the HTTP API. {@link #stop} leaves
- * the cluster gracefully and closes the storage.
+ * RaftKvNode} over {@link FileStorage} in its data directory, and the HTTP API. {@link #stop} hands
+ * leadership on, leaves the cluster gracefully and closes the storage; {@link #failed} tells when
+ * the node stopped serving by itself. The membership, downing and transport choices are explained in
+ * docs/cluster.md.
  */
 public final class NodeServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
@@ -64,48 +74,93 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
+  /** How long {@link #stop} waits for a leadership transfer before it stops anyway. */
+  public static final Duration STOP_TRANSFER_TIMEOUT = Duration.ofSeconds(1);
+
+  /** The config path of the node's per-try timeout for its Clerk (see raftkv-cluster.conf). */
+  public static final String TRY_TIMEOUT_PATH = "raftkv.node.try-timeout";
+
   private final ActorSystem<Void> system;
   private final FileStorage storage;
   private final ActorRef<RaftKvNode.Command> node;
   private final ServerBinding binding;
   private final Settings settings;
+  private final StopWatch watch;
 
-  private NodeServer(Settings settings, ActorSystem<Void> system, FileStorage storage, ActorRef<RaftKvNode.Command> node, ServerBinding binding) {
+  private NodeServer(
+      Settings settings, ActorSystem<Void> system, FileStorage storage, ActorRef<RaftKvNode.Command> node, ServerBinding binding, StopWatch watch) {
     this.settings = settings;
     this.system = system;
     this.storage = storage;
     this.node = node;
     this.binding = binding;
+    this.watch = watch;
   }
 
-  /** Starts the node and returns once its HTTP API listens (the group may still be electing). */
+  /** The actor path of node {@code id}'s {@link RaftKvNode} actor, as NodeServer spawns it. */
+  public static String nodePath(Member m, int id) {
+    return m.seedAddress() + "/system/" + nodeActorName(id);
+  }
+
+  private static String nodeActorName(int id) {
+    return "raftkv-node-" + id;
+  }
+
+  /**
+   * Starts the node and returns once its HTTP API listens (the group may still be electing). Raft
+   * and the node's Clerk address the other members by their fixed actor paths, so the node serves as
+   * soon as a majority of members runs, whether or not the Pekko cluster has formed.
+   */
   public static NodeServer start(Settings s) {
+    long t0 = System.nanoTime();
     FileStorage storage;
     try {
       storage = FileStorage.open(s.dataDir());
     } catch (RuntimeException e) { // CorruptStorageException, UncheckedIOException, a held lock
       throw new IllegalStateException("node " + s.id() + " cannot use " + s.dataDir() + ": " + e.getMessage(), e);
     }
+    long tStorage = System.nanoTime();
     ActorSystem<Void> system = null;
     try {
       List<String> seeds = new ArrayList<>();
-      for (Member m : s.members()) seeds.add(m.seedAddress());
+      List<String> paths = new ArrayList<>();
+      for (int i = 0; i < s.members().size(); i++) {
+        seeds.add(s.members().get(i).seedAddress());
+        paths.add(nodePath(s.members().get(i), i));
+      }
       system = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, NodeConfig.cluster(s.self().host(), s.self().port(), seeds));
+      long tSystem = System.nanoTime();
       int n = s.members().size();
-      RaftKvNode.Settings ns = RaftKvNode.Settings.of(s.group(), s.id(), n);
-      ns = new RaftKvNode.Settings(ns.group(), ns.id(), ns.n(), io.raftkv.kv.KvServer.Settings.of(ns.kv().raft(), s.maxRaftState()));
-      ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), "raftkv-node-" + s.id(), Props.empty());
-      KvClient clerk = RaftKvNode.client(system, s.group(), n, HttpApi.DEFAULT_DEADLINE);
+      RaftPeer.Settings raft =
+          new RaftPeer.Settings(s.id(), n, RaftConfig.production(), Duration.ofMillis(10), System.nanoTime() ^ ((long) s.id() << 32));
+      RaftKvNode.Settings ns =
+          new RaftKvNode.Settings(s.group(), s.id(), n, KvServer.Settings.of(raft, s.maxRaftState()), paths);
+      ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
+      StopWatch watch = new StopWatch(s.id());
+      system.systemActorOf(watch.behavior(node), nodeActorName(s.id()) + "-watch", Props.empty());
+      StopWatch w = watch;
+      system.getWhenTerminated().thenRun(() -> w.failed("its ActorSystem terminated"));
+      Duration tryTimeout =
+          system.settings().config().hasPath(TRY_TIMEOUT_PATH)
+              ? system.settings().config().getDuration(TRY_TIMEOUT_PATH)
+              : RaftKvNode.DEFAULT_TRY_TIMEOUT;
+      KvClient clerk = RaftKvNode.client(system, paths, HttpApi.DEFAULT_DEADLINE, tryTimeout);
       ActorSystem<Void> sys = system;
       HttpApi api =
           new HttpApi(
-              clerk,
-              () -> AskPattern.<RaftKvNode.Command, RaftPeer.State>ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), sys.scheduler()),
-              s.limits());
+                  clerk,
+                  () -> AskPattern.<RaftKvNode.Command, RaftPeer.State>ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), sys.scheduler()),
+                  s.limits())
+              .withLeaderTransfer(to -> askTransfer(sys, node, to, HttpApi.DEFAULT_DEADLINE));
       ServerBinding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      log.info("n{} serves HTTP on {} (data in {})", s.id(), binding.localAddress(), s.dataDir());
-      return new NodeServer(s, system, storage, node, binding);
+      long tHttp = System.nanoTime();
+      log.info(
+          "n{} serves HTTP on {} (data in {}); started in {} ms: storage {} ms, ActorSystem {} ms, node and HTTP {} ms;"
+              + " process CPU so far {} ms",
+          s.id(), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tStorage - t0), ms(tSystem - tStorage), ms(tHttp - tSystem),
+          ProcessHandle.current().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L));
+      return new NodeServer(s, system, storage, node, binding, watch);
     } catch (Exception e) {
       if (system != null) {
         system.terminate();
@@ -114,6 +169,10 @@ public final class NodeServer implements AutoCloseable {
       storage.close();
       throw new IllegalStateException("node " + s.id() + " failed to start: " + e.getMessage(), e);
     }
+  }
+
+  private static long ms(long nanos) {
+    return nanos / 1_000_000;
   }
 
   public InetSocketAddress httpAddress() {
@@ -132,12 +191,57 @@ public final class NodeServer implements AutoCloseable {
     return AskPattern.ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), system.scheduler());
   }
 
-  /** Leaves the cluster, stops the actors and closes the storage. */
+  /**
+   * Completes, with the reason, when this node stops serving without {@link #stop} having been
+   * called: its {@link RaftKvNode} stopped (a persist failed, a fatal error), another node
+   * quarantined this ActorSystem, or the ActorSystem terminated. A process should then exit so that
+   * its supervisor restarts it. Never completes after {@link #stop}.
+   */
+  public CompletionStage<String> failed() {
+    return watch.failure;
+  }
+
+  /**
+   * Asks this node's Raft peer to hand leadership to node {@code to} (-1: the most up-to-date
+   * follower). The answer says whether it happened; no answer within {@code timeout} becomes a
+   * transfer not done.
+   */
+  public CompletionStage<RaftPeer.TransferResult> transferLeader(int to, Duration timeout) {
+    return transferLeader(system, node, to, timeout);
+  }
+
+  private static CompletionStage<RaftPeer.TransferResult> transferLeader(
+      ActorSystem<?> system, ActorRef<RaftKvNode.Command> node, int to, Duration timeout) {
+    return Stages.direct(askTransfer(system, node, to, timeout))
+        .exceptionally(e -> new RaftPeer.TransferResult(false, -1, 0, "no answer within " + timeout.toMillis() + " ms"));
+  }
+
+  private static CompletionStage<RaftPeer.TransferResult> askTransfer(
+      ActorSystem<?> system, ActorRef<RaftKvNode.Command> node, int to, Duration timeout) {
+    return AskPattern.ask(node, replyTo -> new RaftKvNode.TransferLeader(to, replyTo), timeout, system.scheduler());
+  }
+
+  /**
+   * Hands leadership to an up-to-date follower if this node leads (waiting at most {@link
+   * #STOP_TRANSFER_TIMEOUT}), then stops serving HTTP, leaves the cluster, stops the actors and
+   * closes the storage.
+   */
   public void stop() {
-    try {
-      binding.unbind().toCompletableFuture().get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      log.warn("n{}: unbinding HTTP failed: {}", settings.id(), e.toString());
+    watch.stopRequested = true;
+    if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
+      try {
+        RaftPeer.TransferResult r =
+            transferLeader(-1, STOP_TRANSFER_TIMEOUT).toCompletableFuture().get(STOP_TRANSFER_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
+        if (r.done()) log.info("n{} handed leadership to n{} at term {} before stopping", settings.id(), r.leader(), r.term());
+        else log.info("n{} stops without a leadership transfer: {}", settings.id(), r.error());
+      } catch (Exception e) {
+        log.info("n{} stops without a leadership transfer: {}", settings.id(), e.toString());
+      }
+      try {
+        binding.unbind().toCompletableFuture().get(2, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("n{}: unbinding HTTP failed: {}", settings.id(), e.toString());
+      }
     }
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().join();
@@ -147,6 +251,52 @@ public final class NodeServer implements AutoCloseable {
   @Override
   public void close() {
     stop();
+  }
+
+  /**
+   * Watches the node's actor and this system's standing with the other nodes, and tells {@link
+   * #failure} when the node stops serving without a requested stop.
+   */
+  private static final class StopWatch {
+    final int id;
+    final CompletableFuture<String> failure = new CompletableFuture<>();
+    volatile boolean stopRequested;
+
+    StopWatch(int id) {
+      this.id = id;
+    }
+
+    void failed(String reason) {
+      if (stopRequested || failure.isDone()) return;
+      log.error("n{} no longer serves: {}", id, reason);
+      failure.complete(reason);
+    }
+
+    Behavior<Object> behavior(ActorRef<RaftKvNode.Command> node) {
+      return Behaviors.setup(
+          ctx -> {
+            ctx.watch(node);
+            ctx.getSystem()
+                .eventStream()
+                .tell(new EventStream.Subscribe<>(ThisActorSystemQuarantinedEvent.class, ctx.getSelf().narrow()));
+            return Behaviors.receive(Object.class)
+                .onMessage(
+                    ThisActorSystemQuarantinedEvent.class,
+                    q -> {
+                      // The peer refuses this incarnation for good; only a new one (a restart) can talk to it.
+                      failed("quarantined by " + q.remoteAddress().address() + "; a restart gives it a new incarnation");
+                      ctx.getSystem().terminate();
+                      return Behaviors.same();
+                    })
+                .onSignal(
+                    Terminated.class,
+                    t -> {
+                      failed("its Raft node stopped");
+                      return Behaviors.stopped();
+                    })
+                .build();
+          });
+    }
   }
 
   /** For callers that hold a storage of their own (tests). */

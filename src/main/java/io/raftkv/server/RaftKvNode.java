@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.client.KvClient;
 import io.raftkv.kv.KvServer;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
@@ -10,6 +11,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -29,21 +32,48 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * }</pre>
  *
  * <p>The ActorSystem must use {@code pekko.actor.provider = cluster} and join the cluster; nodes find
- * each other through the Receptionist, so they may start in any order.
+ * each other through the Receptionist, so they may start in any order. When every node's address is
+ * known, give the nodes' actor paths ({@link Settings#withNodePaths}, {@link #client(ActorSystem,
+ * List, Duration, Duration)}): Raft and client traffic then go straight to those paths and flow as
+ * soon as the ActorSystems are up, whether or not the cluster has formed or converged (see
+ * docs/cluster.md).
  */
 public final class RaftKvNode {
   private RaftKvNode() {}
+
+  /** How long the node's Clerk waits for one node's answer before it tries the next one. */
+  public static final Duration DEFAULT_TRY_TIMEOUT = Duration.ofMillis(500);
+
+  /** The names of a node's children that other nodes address by path. */
+  public static final String GATEWAY_NAME = "gateway";
 
   /**
    * @param group the group's name; groups with different names share a cluster independently
    * @param id this node's number in the group, {@code 0 <= id < n}
    * @param kv the replica's settings (its Raft settings carry id and n too)
+   * @param nodePaths empty (find the other nodes through the Receptionist), or the actor path of
+   *     every node's {@code RaftKvNode} actor, in id order, e.g. {@code
+   *     pekko://raftkv@10.0.0.2:25520/system/raftkv-node-1}
    */
-  public record Settings(String group, int id, int n, KvServer.Settings kv) {
+  public record Settings(String group, int id, int n, KvServer.Settings kv, List<String> nodePaths) {
     public Settings {
       if (id < 0 || id >= n) throw new IllegalArgumentException("node id " + id + " outside 0.." + (n - 1));
       if (kv.raft().id() != id || kv.raft().n() != n) throw new IllegalArgumentException("Raft settings disagree on id/n");
       if (group.isEmpty() || !group.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("bad group name '" + group + "'");
+      nodePaths = List.copyOf(nodePaths);
+      if (!nodePaths.isEmpty() && nodePaths.size() != n) {
+        throw new IllegalArgumentException(nodePaths.size() + " node paths for " + n + " nodes");
+      }
+    }
+
+    /** Nodes found through the Receptionist. */
+    public Settings(String group, int id, int n, KvServer.Settings kv) {
+      this(group, id, n, kv, List.of());
+    }
+
+    /** The same, with the nodes at these actor paths (see {@link Settings}). */
+    public Settings withNodePaths(List<String> paths) {
+      return new Settings(group, id, n, kv, paths);
     }
 
     /** Production timing: 10 ms ticks, elections after 400–800 ms, snapshots at 8 MiB of log. */
@@ -62,6 +92,13 @@ public final class RaftKvNode {
   /** The local replica, once started. */
   public record GetServer(ActorRef<ActorRef<KvServer.Command>> replyTo) implements Command {}
 
+  /**
+   * Asks the local Raft peer to hand leadership to node {@code to} (-1: the most up-to-date
+   * follower); see {@link RaftPeer.TransferLeader}. Before the peer has started, the answer is a
+   * transfer not done.
+   */
+  public record TransferLeader(int to, ActorRef<RaftPeer.TransferResult> replyTo) implements Command {}
+
   /** Stops the node (Raft first); the behaviour stops when everything has. */
   public enum Stop implements Command {
     INSTANCE
@@ -76,18 +113,41 @@ public final class RaftKvNode {
   }
 
   /** A Clerk for the group, usable from any ActorSystem of the cluster; calls give up after 10 s. */
-  public static io.raftkv.client.KvClient client(
-      org.apache.pekko.actor.typed.ActorSystem<?> system, String group, int n) {
+  public static KvClient client(ActorSystem<?> system, String group, int n) {
     return client(system, group, n, Duration.ofSeconds(10));
   }
 
-  /** A Clerk whose calls give up (Err.Timeout) after {@code deadline}. */
-  public static io.raftkv.client.KvClient client(
-      org.apache.pekko.actor.typed.ActorSystem<?> system, String group, int n, Duration deadline) {
-    Duration perTry = deadline.compareTo(Duration.ofSeconds(6)) < 0 ? deadline : Duration.ofSeconds(6);
-    ClusterServerCall call = ClusterServerCall.create(system, group, n, perTry);
-    return new io.raftkv.client.KvClient(
-        call, n, new io.raftkv.client.KvClient.Settings(Duration.ofMillis(100), deadline));
+  /**
+   * A Clerk whose calls give up (Err.Timeout) after {@code deadline}; it finds the nodes through the
+   * Receptionist and gives each try {@link #DEFAULT_TRY_TIMEOUT}.
+   */
+  public static KvClient client(ActorSystem<?> system, String group, int n, Duration deadline) {
+    ClusterServerCall call = ClusterServerCall.create(system, group, n, tryTimeout(DEFAULT_TRY_TIMEOUT, deadline));
+    return new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(100), deadline));
+  }
+
+  /**
+   * A Clerk for the nodes whose {@code RaftKvNode} actors live at {@code nodePaths} (in id order):
+   * it asks their gateways at those paths, with no discovery, so it works as soon as their systems
+   * are up. Each try waits at most {@code tryTimeout} (capped by the deadline) before the next node
+   * is tried; a call gives up (Err.Timeout) after {@code deadline}.
+   */
+  public static KvClient client(ActorSystem<?> system, List<String> nodePaths, Duration deadline, Duration tryTimeout) {
+    ActorRefResolver resolver = ActorRefResolver.get(system);
+    List<ActorRef<KvGateway.Forward>> gateways = new ArrayList<>();
+    for (String p : nodePaths) gateways.add(resolver.resolveActorRef(gatewayPath(p)));
+    ClusterServerCall call = ClusterServerCall.fixed(system, gateways, tryTimeout(tryTimeout, deadline));
+    return new KvClient(call, nodePaths.size(), new KvClient.Settings(Duration.ofMillis(100), deadline));
+  }
+
+  /** Where the gateway of the node whose actor lives at {@code nodePath} is. */
+  public static String gatewayPath(String nodePath) {
+    return nodePath + "/" + GATEWAY_NAME;
+  }
+
+  private static Duration tryTimeout(Duration tryTimeout, Duration deadline) {
+    if (tryTimeout.isNegative() || tryTimeout.isZero()) throw new IllegalArgumentException("try timeout must be positive");
+    return deadline != null && deadline.compareTo(tryTimeout) < 0 ? deadline : tryTimeout;
   }
 
   private static Behavior<Command> starting(ActorContext<Command> ctx, Settings s, RaftStorage storage) {
@@ -99,10 +159,17 @@ public final class RaftKvNode {
               java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
     }
     ClusterTransport transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
-    ctx.spawn(transport.directory(s.group()), "peers");
+    if (s.nodePaths().isEmpty()) {
+      ctx.spawn(transport.directory(s.group()), "peers");
+    } else {
+      ActorRefResolver resolver = ActorRefResolver.get(ctx.getSystem());
+      for (int i = 0; i < s.n(); i++) {
+        if (i != s.id()) transport.useFixedRoute(i, resolver.resolveActorRef(ClusterTransport.inboxPath(s.nodePaths().get(i))));
+      }
+    }
     ActorRef<KvServer.Command> server = ctx.spawn(KvServer.create(s.kv(), storage, transport), "server");
     ctx.watch(server);
-    ctx.spawn(KvGateway.create(s.group(), s.id(), server, s.kv().submitTimeout().plusSeconds(1)), "gateway");
+    ctx.spawn(KvGateway.create(s.group(), s.id(), server, s.kv().submitTimeout().plusSeconds(1)), GATEWAY_NAME);
     server.tell(new KvServer.GetRsm(ctx.messageAdapter(ActorRef.class, RsmIs::new)));
     List<GetStatus> early = new ArrayList<>();
     return Behaviors.receive(Command.class)
@@ -115,7 +182,7 @@ public final class RaftKvNode {
         .onMessage(
             RaftIs.class,
             m -> {
-              ctx.spawn(ClusterTransport.inbox(s.group(), s.id(), m.raft()), "inbox");
+              ctx.spawn(ClusterTransport.inbox(s.group(), s.id(), m.raft()), ClusterTransport.INBOX_NAME);
               ctx.getLog().info("n{} of group {} started", s.id(), s.group());
               for (GetStatus g : early) m.raft().tell(new RaftPeer.GetState(g.replyTo()));
               return running(ctx, server, m.raft());
@@ -124,6 +191,12 @@ public final class RaftKvNode {
             GetStatus.class,
             g -> {
               early.add(g);
+              return Behaviors.same();
+            })
+        .onMessage(
+            TransferLeader.class,
+            t -> {
+              t.replyTo().tell(new RaftPeer.TransferResult(false, -1, 0, "the node is still starting"));
               return Behaviors.same();
             })
         .onMessage(
@@ -144,6 +217,12 @@ public final class RaftKvNode {
             GetStatus.class,
             g -> {
               raft.tell(new RaftPeer.GetState(g.replyTo()));
+              return Behaviors.same();
+            })
+        .onMessage(
+            TransferLeader.class,
+            t -> {
+              raft.tell(new RaftPeer.TransferLeader(t.to(), t.replyTo()));
               return Behaviors.same();
             })
         .onMessage(

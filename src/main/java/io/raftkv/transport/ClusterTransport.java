@@ -19,11 +19,22 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * Raft peers talking over a Pekko Cluster. Each node runs an {@link #inbox} registered with the
- * Receptionist under {@link #peerKey}(group, id); the {@link #directory} of every node subscribes to
- * the other peers' keys and keeps this transport's routes current, so a restarted node (same address,
- * new incarnation) is found again without manual steps. Messages travel as {@link PeerPacket}s;
- * those larger than {@code chunkSize} are split, since Artery refuses frames over 256 KiB.
+ * Raft peers talking over Pekko remoting (Artery). Each node runs an {@link #inbox}, registered with
+ * the Receptionist under {@link #peerKey}(group, id). Routes come one of two ways:
+ *
+ * <ul>
+ *   <li>fixed, when the peers' addresses are known ({@link #useFixedRoute}): a ref resolved from the
+ *       inbox's actor path. Messages flow as soon as both ActorSystems are up, whatever the cluster's
+ *       membership or the Receptionist's gossip say, and keep flowing to a restarted peer (a path
+ *       names whichever incarnation runs at that address);
+ *   <li>discovered: the {@link #directory} subscribes to the other peers' keys and keeps the routes
+ *       current, so a restarted node is found again without manual steps. It keeps routes to
+ *       instances the failure detector calls unreachable: Raft, not the failure detector, decides
+ *       whether a peer is worth talking to.
+ * </ul>
+ *
+ * Messages travel as {@link PeerPacket}s; those larger than {@code chunkSize} are split, since Artery
+ * refuses frames over its maximum frame size.
  *
  * <p>{@link #send} is called on the Raft peer's thread and never blocks; a message to a peer with no
  * known route is dropped, as the network might have.
@@ -34,6 +45,7 @@ public final class ClusterTransport implements PeerTransport {
   private final int self;
   private final int chunkSize;
   private final AtomicReferenceArray<List<ActorRef<PeerPacket>>> routes;
+  private final AtomicReferenceArray<Boolean> fixed;
   private final AtomicLong nextMsgId = new AtomicLong();
 
   public ClusterTransport(int self, int n, int chunkSize) {
@@ -41,8 +53,31 @@ public final class ClusterTransport implements PeerTransport {
     this.self = self;
     this.chunkSize = chunkSize;
     this.routes = new AtomicReferenceArray<>(n);
-    for (int i = 0; i < n; i++) routes.set(i, List.of());
+    this.fixed = new AtomicReferenceArray<>(n);
+    for (int i = 0; i < n; i++) {
+      routes.set(i, List.of());
+      fixed.set(i, false);
+    }
   }
+
+  /**
+   * Sends to {@code peer} through {@code inbox} from now on; the {@link #directory} no longer
+   * changes this route. {@code inbox} is typically resolved from the peer's actor path (see {@link
+   * #inboxPath}), so it stays valid across the peer's restarts.
+   */
+  public void useFixedRoute(int peer, ActorRef<PeerPacket> inbox) {
+    if (peer == self) throw new IllegalArgumentException("no route to self");
+    fixed.set(peer, true);
+    routes.set(peer, List.of(inbox));
+  }
+
+  /** Where the inbox of a node whose {@code RaftKvNode} actor lives at {@code nodePath} is. */
+  public static String inboxPath(String nodePath) {
+    return nodePath + "/" + INBOX_NAME;
+  }
+
+  /** The name the inbox must be spawned under, as a child of the node's actor. */
+  public static final String INBOX_NAME = "inbox";
 
   public static ServiceKey<PeerPacket> peerKey(String group, int id) {
     return ServiceKey.create(PeerPacket.class, "raftkv-" + group + "-peer-" + id);
@@ -80,8 +115,9 @@ public final class ClusterTransport implements PeerTransport {
               listing -> {
                 for (int i = 0; i < routes.length(); i++) {
                   ServiceKey<PeerPacket> key = peerKey(group, i);
-                  if (listing.isForKey(key)) {
-                    List<ActorRef<PeerPacket>> now = List.copyOf(listing.getServiceInstances(key));
+                  if (listing.isForKey(key) && !fixed.get(i)) {
+                    // all instances, reachable or not: a paused peer that comes back must hear from us
+                    List<ActorRef<PeerPacket>> now = List.copyOf(listing.getAllServiceInstances(key));
                     routes.set(i, now);
                     ctx.getLog().info("n{} knows {} route(s) to n{}", self, now.size(), i);
                   }
