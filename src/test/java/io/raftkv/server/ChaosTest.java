@@ -180,7 +180,7 @@ class ChaosTest {
     int leader = leader();
     int follower = (leader + 1 + rnd.nextInt(N - 1)) % N;
     long downMs = 1000 + rnd.nextInt(2000);
-    long pauseMs = 2000 + rnd.nextInt(4000);
+    long pauseMs = 1000 + rnd.nextInt(7000);
     switch (f) {
       case KILL_LEADER, KILL_FOLLOWER -> {
         int victim = f == Fault.KILL_LEADER ? leader : follower;
@@ -253,14 +253,21 @@ class ChaosTest {
     } else {
       log(String.format("  writes resume %.2f s after the heal", (System.nanoTime() - t) / 1e9));
     }
+    List<Integer> silent = new ArrayList<>();
     for (int i = 0; i < N; i++) {
       if (writeThrough(i, deadline)) continue;
       String how = procs.isRunning(i) ? "is running but served no write" : "exited (code " + procs.process(i).exitValue() + ")";
       problems.add(String.format("after %s healed: n%d %s within %d s (at %s)", fault, i, how, RESUME_BOUND.toSeconds(), elapsed()));
       log("  n" + i + " " + how + "; kill -9 and start it");
+      silent.add(i);
+    }
+    for (int i : silent) {
       procs.kill(i);
       procs.start(i);
-      writeThrough(i, System.nanoTime() + Duration.ofSeconds(60).toNanos());
+    }
+    long repairDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    for (int i : silent) {
+      if (!writeThrough(i, repairDeadline)) log("  n" + i + " serves no write even 60 s after a fresh start");
     }
   }
 
