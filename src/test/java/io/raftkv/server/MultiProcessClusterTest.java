@@ -5,20 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftkv.bench.NodeProcesses;
+import io.raftkv.bench.RaftKvService;
 import io.raftkv.testing.lin.HistoryRecorder;
 import io.raftkv.testing.lin.KvHistoryChecks;
 import io.raftkv.testing.lin.KvInput;
 import io.raftkv.testing.lin.KvModel;
 import io.raftkv.testing.lin.KvOutput;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three node JVMs (the {@code raftkv node} command, started from the built classes) on loopback
+ * Three node JVMs (the {@code raftkv node} command, started from the built classes by {@link
+ * NodeProcesses}) on loopback
  * with FileStorage: concurrent HTTP clients while the leader and then a follower are killed with
  * SIGKILL and restarted, then a graceful stop and restart of all. Afterwards every acknowledged
  * append is in its key exactly once, every acknowledged put's version is reached, and the whole
@@ -51,9 +52,8 @@ class MultiProcessClusterTest {
   private static final List<String> KEYS = List.of("a", "b", "c");
 
   @TempDir Path dir;
-  private final Process[] nodes = new Process[N];
-  private final List<String> members = new ArrayList<>();
-  private final List<URI> endpoints = new ArrayList<>();
+  private RaftKvService service;
+  private NodeProcesses nodes;
   private final HttpClient http =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
   private final HistoryRecorder history = new HistoryRecorder();
@@ -62,25 +62,13 @@ class MultiProcessClusterTest {
 
   @AfterEach
   void reap() {
-    for (Process p : nodes) if (p != null) p.destroyForcibly();
-    for (Process p : nodes) {
-      if (p == null) continue;
-      try {
-        p.waitFor(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    if (nodes != null) nodes.close();
   }
 
   @Test
   void survivesKillNineOfLeaderAndFollowerAndAFullRestart() throws Exception {
-    for (int i = 0; i < N; i++) {
-      int cluster = freePort();
-      int httpPort = freePort();
-      members.add("127.0.0.1:" + cluster + ":" + httpPort);
-      endpoints.add(URI.create("http://127.0.0.1:" + httpPort));
-    }
+    service = new RaftKvService(N);
+    nodes = new NodeProcesses(N, service.command(dir), dir);
     long t0 = System.nanoTime();
     for (int i = 0; i < N; i++) start(i);
     int leader = awaitLeader(Duration.ofSeconds(60));
@@ -116,8 +104,8 @@ class MultiProcessClusterTest {
     }
 
     System.out.println("graceful stop of all, then restart");
-    for (int i = 0; i < N; i++) nodes[i].destroy(); // SIGTERM
-    for (int i = 0; i < N; i++) assertTrue(nodes[i].waitFor(30, TimeUnit.SECONDS), "n" + i + " did not stop on SIGTERM");
+    for (int i = 0; i < N; i++) nodes.terminate(i); // SIGTERM
+    for (int i = 0; i < N; i++) nodes.awaitExit(i, 30); // throws if still running
     for (int i = 0; i < N; i++) start(i);
     awaitLeader(Duration.ofSeconds(60));
 
@@ -181,7 +169,7 @@ class MultiProcessClusterTest {
 
   private Answer request(int node, String method, String path, String body) {
     HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(endpoints.get(node) + path))
+        HttpRequest.newBuilder(URI.create(service.endpoint(node) + path))
             .timeout(Duration.ofSeconds(8))
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) b.header("Content-Type", "application/json");
@@ -221,39 +209,19 @@ class MultiProcessClusterTest {
     return "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8);
   }
 
-  private void start(int i) throws IOException {
-    Path log = dir.resolve("node-" + i + ".log");
-    String java = ProcessHandle.current().info().command().orElse("java");
-    ProcessBuilder pb =
-        new ProcessBuilder(
-            java,
-            "-Xmx256m",
-            "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
-            "-cp",
-            System.getProperty("java.class.path"),
-            "io.raftkv.cli.Main",
-            "node",
-            "--id",
-            Integer.toString(i),
-            "--members",
-            String.join(",", members),
-            "--data-dir",
-            dir.resolve("node-" + i).toString());
-    pb.redirectErrorStream(true);
-    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    nodes[i] = pb.start();
+  private void start(int i) {
+    nodes.start(i);
   }
 
-  private void kill(int i) throws InterruptedException {
-    nodes[i].destroyForcibly(); // SIGKILL
-    assertTrue(nodes[i].waitFor(10, TimeUnit.SECONDS));
+  private void kill(int i) {
+    nodes.kill(i); // SIGKILL, and waits until it is gone
   }
 
   private int awaitLeader(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (int i = 0; i < N; i++) {
-        if (nodes[i] == null || !nodes[i].isAlive()) continue;
+        if (!nodes.isRunning(i)) continue;
         Answer a = request(i, "GET", "/v1/status", null);
         if (a != null && a.status == 200 && "leader".equals(a.json.get("role").asText())) return i;
       }
@@ -275,24 +243,7 @@ class MultiProcessClusterTest {
   }
 
   private String dumpLogs() {
-    StringBuilder b = new StringBuilder(dir.toString());
-    for (int i = 0; i < N; i++) {
-      try {
-        List<String> lines = Files.readAllLines(dir.resolve("node-" + i + ".log"));
-        b.append("\n--- n").append(i).append(" (last 30 lines)\n");
-        for (String l : lines.subList(Math.max(0, lines.size() - 30), lines.size())) b.append(l).append('\n');
-      } catch (IOException e) {
-        b.append("\n(no log for n").append(i).append(")");
-      }
-    }
-    return b.toString();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    }
+    return nodes.tailLogs(30);
   }
 
   private static void sleep(long ms) {
