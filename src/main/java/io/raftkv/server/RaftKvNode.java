@@ -79,7 +79,7 @@ public final class RaftKvNode {
     /** Production timing: 10 ms ticks, elections after 400–800 ms, snapshots at 8 MiB of log. */
     public static Settings of(String group, int id, int n) {
       RaftPeer.Settings raft =
-          new RaftPeer.Settings(id, n, RaftConfig.defaults(), Duration.ofMillis(10), System.nanoTime() ^ ((long) id << 32));
+          new RaftPeer.Settings(id, n, RaftConfig.production(), Duration.ofMillis(10), System.nanoTime() ^ ((long) id << 32));
       return new Settings(group, id, n, KvServer.Settings.of(raft, 8 << 20));
     }
   }
