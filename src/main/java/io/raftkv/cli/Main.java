@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
       AppendCommand.class,
       DeleteCommand.class,
       StatusCommand.class,
+      TransferLeaderCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {
