@@ -85,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         err.println("raftkv demo: node " + s.settings().id() + " no longer serves (" + reason + "), stopping");
         err.flush();
-        System.exit(NodeCommand.FAILED);
+        Runtime.getRuntime().halt(NodeCommand.FAILED); // see NodeCommand: no graceful stop is due
       }, "raftkv-demo-exit").start());
     }
     stopped.await();

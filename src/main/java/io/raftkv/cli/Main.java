@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
       AppendCommand.class,
       DeleteCommand.class,
       StatusCommand.class,
+      TransferLeaderCommand.class,
       io.raftkv.bench.BenchCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -10,7 +10,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.apache.pekko.actor.ActorPaths;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
@@ -34,6 +36,7 @@ public final class ClusterServerCall implements ServerCall {
   private final ActorSystem<?> system;
   private final Duration timeout;
   private final AtomicReferenceArray<ActorRef<KvGateway.Forward>> gateways;
+  private String[] localPaths; // fixed gateways in this system, by node id; else null
 
   private ClusterServerCall(ActorSystem<?> system, int n, Duration timeout) {
     this.system = system;
@@ -41,10 +44,21 @@ public final class ClusterServerCall implements ServerCall {
     this.gateways = new AtomicReferenceArray<>(n);
   }
 
-  /** Asks the given gateways (one per node, in id order); nothing is looked up. */
-  public static ClusterServerCall fixed(ActorSystem<?> system, List<ActorRef<KvGateway.Forward>> gateways, Duration timeout) {
-    ClusterServerCall call = new ClusterServerCall(system, gateways.size(), timeout);
-    for (int i = 0; i < gateways.size(); i++) call.gateways.set(i, gateways.get(i));
+  /**
+   * Asks the gateways at these actor paths (one per node, in id order); nothing is discovered. A
+   * remote path is resolved once: the ref reaches whichever incarnation runs at that address. A path
+   * in {@code system} itself is looked up at each call, since that node's gateway may not exist yet
+   * (a local ref resolved before its actor exists stays dead).
+   */
+  public static ClusterServerCall fixed(ActorSystem<?> system, List<String> gatewayPaths, Duration timeout) {
+    ClusterServerCall call = new ClusterServerCall(system, gatewayPaths.size(), timeout);
+    ActorRefResolver resolver = ActorRefResolver.get(system);
+    call.localPaths = new String[gatewayPaths.size()];
+    for (int i = 0; i < gatewayPaths.size(); i++) {
+      String p = gatewayPaths.get(i);
+      if (ActorPaths.fromString(p).address().equals(system.address())) call.localPaths[i] = p;
+      else call.gateways.set(i, resolver.resolveActorRef(p));
+    }
     return call;
   }
 
@@ -73,6 +87,9 @@ public final class ClusterServerCall implements ServerCall {
   @Override
   public CompletionStage<KvServer.Reply> call(int server, KvOp op) {
     ActorRef<KvGateway.Forward> to = gateways.get(server);
+    if (to == null && localPaths != null && localPaths[server] != null) {
+      to = ActorRefResolver.get(system).resolveActorRef(localPaths[server]);
+    }
     if (to == null) return CompletableFuture.failedFuture(new IllegalStateException("node " + server + " not reachable yet"));
     byte[] bytes = KvCodec.encode(op);
     return Stages.direct(

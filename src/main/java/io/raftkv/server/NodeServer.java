@@ -228,14 +228,17 @@ public final class NodeServer implements AutoCloseable {
    */
   public void stop() {
     watch.stopRequested = true;
+    boolean serving = !watch.failure.isDone();
     if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
-      try {
-        RaftPeer.TransferResult r =
-            transferLeader(-1, STOP_TRANSFER_TIMEOUT).toCompletableFuture().get(STOP_TRANSFER_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
-        if (r.done()) log.info("n{} handed leadership to n{} at term {} before stopping", settings.id(), r.leader(), r.term());
-        else log.info("n{} stops without a leadership transfer: {}", settings.id(), r.error());
-      } catch (Exception e) {
-        log.info("n{} stops without a leadership transfer: {}", settings.id(), e.toString());
+      if (serving) {
+        try {
+          RaftPeer.TransferResult r =
+              transferLeader(-1, STOP_TRANSFER_TIMEOUT).toCompletableFuture().get(STOP_TRANSFER_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
+          if (r.done()) log.info("n{} handed leadership to n{} at term {} before stopping", settings.id(), r.leader(), r.term());
+          else log.info("n{} stops without a leadership transfer: {}", settings.id(), r.error());
+        } catch (Exception e) {
+          log.info("n{} stops without a leadership transfer: {}", settings.id(), e.toString());
+        }
       }
       try {
         binding.unbind().toCompletableFuture().get(2, TimeUnit.SECONDS);

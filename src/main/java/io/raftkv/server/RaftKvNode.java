@@ -133,9 +133,8 @@ public final class RaftKvNode {
    * is tried; a call gives up (Err.Timeout) after {@code deadline}.
    */
   public static KvClient client(ActorSystem<?> system, List<String> nodePaths, Duration deadline, Duration tryTimeout) {
-    ActorRefResolver resolver = ActorRefResolver.get(system);
-    List<ActorRef<KvGateway.Forward>> gateways = new ArrayList<>();
-    for (String p : nodePaths) gateways.add(resolver.resolveActorRef(gatewayPath(p)));
+    List<String> gateways = new ArrayList<>();
+    for (String p : nodePaths) gateways.add(gatewayPath(p));
     ClusterServerCall call = ClusterServerCall.fixed(system, gateways, tryTimeout(tryTimeout, deadline));
     return new KvClient(call, nodePaths.size(), new KvClient.Settings(Duration.ofMillis(100), deadline));
   }
