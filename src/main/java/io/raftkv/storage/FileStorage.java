@@ -109,7 +109,7 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
   private volatile Throwable failure;
   private final AtomicLong requestCount = new AtomicLong();
   private final AtomicLong batchCount = new AtomicLong();
-  private SegmentLog segments; // touched by the writer thread only once it runs (before: by open)
+  private final SegmentLog segments; // touched by the writer thread only once it runs (before: by open)
   private final SnapshotWriter snapshots;
 
   /** What the writer carries out. */
@@ -170,9 +170,9 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
     }
     lock = l;
     try {
-      recover();
+      segments = recover();
     } catch (IOException | RuntimeException e) {
-      closeQuietly();
+      releaseLock();
       throw e;
     }
     snapshots = new SnapshotWriter(dir, opener, (s, settled) -> queue.add(new SnapshotDurable(s, settled)), this::fail);
@@ -329,10 +329,14 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
 
   private void closeQuietly() {
     try {
-      if (segments != null) segments.close();
+      segments.close();
     } catch (IOException e) {
       log.warn("{}: closing the active segment failed", dir, e);
     }
+    releaseLock();
+  }
+
+  private void releaseLock() {
     try {
       lock.release();
       lockChannel.close();
@@ -488,7 +492,7 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
   // ---------------------------------------------------------------- recovery
 
   /** Reads the directory, repairs a torn tail, and sets up both views. Runs before the writer starts. */
-  private void recover() throws IOException {
+  private SegmentLog recover() throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       for (Path p : (Iterable<Path>) files::iterator) {
         if (p.getFileName().toString().endsWith(WalFormat.TMP_SUFFIX)) Files.delete(p); // unfinished replacement
@@ -502,7 +506,21 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
     if (scan.segments.isEmpty() && (!scan.hardState.equals(HardState.INITIAL) || !scan.snapshot.isEmpty())) {
       throw new CorruptStorageException(dir, -1, "no log segments, yet the hard state or snapshot shows the peer has run");
     }
-    segments = new SegmentLog(dir, options.segmentBytes(), opener, scan);
+    SegmentLog segments = new SegmentLog(dir, options.segmentBytes(), opener, scan);
+    try {
+      applyRecovered(scan, segments);
+    } catch (IOException | RuntimeException e) {
+      try {
+        segments.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    return segments;
+  }
+
+  private void applyRecovered(WalScan scan, SegmentLog segments) throws IOException {
 
     hardState = scan.hardState;
     snapshotIndex = scan.snapshot.index();
