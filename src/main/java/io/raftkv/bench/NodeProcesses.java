@@ -61,6 +61,10 @@ public final class NodeProcesses implements AutoCloseable {
         List.of(
             java,
             "-Xmx256m",
+            // start-up flags recommended in docs/deployment.md: C1 only and the serial collector
+            // roughly halve the CPU three JVMs starting at once need on two cores
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
             "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
             "-cp",
             classpath,
