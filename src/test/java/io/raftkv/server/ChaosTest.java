@@ -66,6 +66,12 @@ class ChaosTest {
    * every node serve again: the targets are 1.5 to 5 s; the rest is margin for a loaded CI box.
    */
   private static final Duration RESUME_BOUND = Duration.ofSeconds(10);
+  /**
+   * The same after two or three nodes restart at once: their JVMs start together on two cores next
+   * to this one (target 5 s, measured 6.5-8 s on a quiet machine by `raftkv bench recovery`); a 20 s
+   * gap still fails.
+   */
+  private static final Duration RESTART_BOUND = Duration.ofSeconds(15);
   private static final Duration TRY_TIMEOUT = Duration.ofSeconds(3);
 
   private enum Fault {
@@ -208,7 +214,7 @@ class ChaosTest {
         Thread.sleep(downMs);
         procs.start(leader);
         procs.start(other);
-        healed(f + " of n" + leader + " and n" + other);
+        healed(f + " of n" + leader + " and n" + other, RESTART_BOUND);
       }
       case TERMINATE_ALL -> {
         log("SIGTERM all");
@@ -223,7 +229,7 @@ class ChaosTest {
           }
         }
         for (int i = 0; i < N; i++) procs.start(i);
-        healed("restart of all");
+        healed("restart of all", RESTART_BOUND);
       }
     }
   }
@@ -246,10 +252,14 @@ class ChaosTest {
    * restarted so the rest of the schedule still means something.
    */
   private void healed(String fault) throws InterruptedException {
+    healed(fault, RESUME_BOUND);
+  }
+
+  private void healed(String fault, Duration bound) throws InterruptedException {
     long t = System.nanoTime();
-    long deadline = t + RESUME_BOUND.toNanos();
+    long deadline = t + bound.toNanos();
     if (probeWrite(Set.of(), deadline) < 0) {
-      problems.add(String.format("after %s healed: no write acknowledged within %d s (at %s)", fault, RESUME_BOUND.toSeconds(), elapsed()));
+      problems.add(String.format("after %s healed: no write acknowledged within %d s (at %s)", fault, bound.toSeconds(), elapsed()));
     } else {
       log(String.format("  writes resume %.2f s after the heal", (System.nanoTime() - t) / 1e9));
     }
@@ -257,7 +267,7 @@ class ChaosTest {
     for (int i = 0; i < N; i++) {
       if (writeThrough(i, deadline)) continue;
       String how = procs.isRunning(i) ? "is running but served no write" : "exited (code " + procs.process(i).exitValue() + ")";
-      problems.add(String.format("after %s healed: n%d %s within %d s (at %s)", fault, i, how, RESUME_BOUND.toSeconds(), elapsed()));
+      problems.add(String.format("after %s healed: n%d %s within %d s (at %s)", fault, i, how, bound.toSeconds(), elapsed()));
       log("  n" + i + " " + how + "; kill -9 and start it");
       silent.add(i);
     }
