@@ -94,9 +94,11 @@ class ChaosTest {
   /** Everything that went wrong with availability; reported at the end. */
   private final List<String> problems = new CopyOnWriteArrayList<>();
   private long t0;
+  private final ExecutorService checkers = Executors.newFixedThreadPool(N);
 
   @AfterEach
   void reap() {
+    checkers.shutdownNow();
     if (procs != null) procs.close();
   }
 
@@ -263,9 +265,16 @@ class ChaosTest {
     } else {
       log(String.format("  writes resume %.2f s after the heal", (System.nanoTime() - t) / 1e9));
     }
+    // Every node is asked at once, against the same deadline: one silent node must not use up
+    // the others' time.
+    List<java.util.concurrent.CompletableFuture<Boolean>> serves = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      int node = i;
+      serves.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> writeThrough(node, deadline), checkers));
+    }
     List<Integer> silent = new ArrayList<>();
     for (int i = 0; i < N; i++) {
-      if (writeThrough(i, deadline)) continue;
+      if (serves.get(i).join()) continue;
       String how = procs.isRunning(i) ? "is running but served no write" : "exited (code " + procs.process(i).exitValue() + ")";
       problems.add(String.format("after %s healed: n%d %s within %d s (at %s)", fault, i, how, bound.toSeconds(), elapsed()));
       log("  n" + i + " " + how + "; kill -9 and start it");
