@@ -308,7 +308,9 @@ public final class KvClient {
       c.out.complete(new Result(Err.Timeout, "", 0));
       return;
     }
-    if (c.deadline != Long.MAX_VALUE) pause = Math.min(pause, (c.deadline - now) / 1_000_000);
+    // a pause that reaches the deadline ends the call: the deadline's timer answers Timeout then
+    // (retrying early instead, with the remainder rounded down to 0 ms, would spin until it fires)
+    if (pause > 0 && c.deadline - now <= pause * 1_000_000) return;
     if (pause <= 0) {
       // no pause: still a fresh stack, and never on a transport's thread for long
       RETRIES.execute(() -> attempt(c));
