@@ -3,7 +3,10 @@ package io.raftkv.raft;
 /** What Raft hands to the service above it, strictly in log order. */
 public sealed interface ApplyMsg {
 
-  /** A committed command at {@code index}. */
+  /**
+   * A committed command at {@code index}. An empty command is a no-op the leader appended so it
+   * could serve reads (see {@link RaftCore}): services skip it.
+   */
   record Command(long index, long term, byte[] command) implements ApplyMsg {}
 
   /** A snapshot installed from the leader: the service must replace its state with it. */
@@ -14,6 +17,17 @@ public sealed interface ApplyMsg {
    * waiting on a leadership it no longer has.
    */
   record LeadershipChanged(long term, boolean isLeader) implements ApplyMsg {}
+
+  /**
+   * The answer to {@link RaftCore#readIndex}: a linearizable read asked for with {@code ctx} may be
+   * served once every entry up to {@code index} is applied. {@code index} -1: no read point; retry
+   * (at {@code leader}, this peer's leader hint, or -1).
+   */
+  record ReadReady(long ctx, long index, int leader) implements ApplyMsg {
+    public boolean ok() {
+      return index >= 0;
+    }
+  }
 
   /** The peer was killed: nothing more will follow. */
   enum Stopped implements ApplyMsg {

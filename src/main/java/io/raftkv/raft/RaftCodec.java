@@ -22,6 +22,11 @@ public final class RaftCodec {
   private static final int REQUEST_VOTE_FLAGGED = 7;
   private static final int PRE_VOTE_REPLY = 8;
   private static final int TIMEOUT_NOW = 9;
+  /** AppendEntries (and its reply) with a read round: tags 3 and 4 stay the plain ones, byte for byte. */
+  private static final int APPEND_ENTRIES_READ = 10;
+  private static final int APPEND_ENTRIES_REPLY_READ = 11;
+  private static final int READ_INDEX = 12;
+  private static final int READ_INDEX_RESULT = 13;
 
   private static final int FLAG_PRE_VOTE = 1;
   private static final int FLAG_TRANSFER = 2;
@@ -49,12 +54,20 @@ public final class RaftCodec {
     } else if (m instanceof RaftMessage.TimeoutNow t) {
       w.u8(TIMEOUT_NOW).varint(t.term());
     } else if (m instanceof RaftMessage.AppendEntries ae) {
-      w.u8(APPEND_ENTRIES).varint(ae.term()).varint(ae.prevLogIndex()).varint(ae.prevLogTerm());
+      boolean read = ae.readRound() != 0;
+      w.u8(read ? APPEND_ENTRIES_READ : APPEND_ENTRIES).varint(ae.term()).varint(ae.prevLogIndex()).varint(ae.prevLogTerm());
       w.varint(ae.leaderCommit());
+      if (read) w.varint(ae.readRound());
       writeEntries(w, ae.entries());
     } else if (m instanceof RaftMessage.AppendEntriesReply r) {
-      w.u8(APPEND_ENTRIES_REPLY).varint(r.term()).u8(r.success() ? 1 : 0).varint(r.matchIndex());
+      boolean read = r.readRound() != 0;
+      w.u8(read ? APPEND_ENTRIES_REPLY_READ : APPEND_ENTRIES_REPLY).varint(r.term()).u8(r.success() ? 1 : 0).varint(r.matchIndex());
       w.varint(r.rejectedIndex()).varint(r.conflictTerm()).varint(r.conflictIndex()).varint(r.logLength());
+      if (read) w.varint(r.readRound());
+    } else if (m instanceof RaftMessage.ReadIndex ri) {
+      w.u8(READ_INDEX).varint(ri.term()).varint(ri.ctx());
+    } else if (m instanceof RaftMessage.ReadIndexResult rr) {
+      w.u8(READ_INDEX_RESULT).varint(rr.term()).varint(rr.ctx()).varintSigned(rr.index());
     } else if (m instanceof RaftMessage.InstallSnapshot is) {
       w.u8(INSTALL_SNAPSHOT).varint(is.term()).varint(is.lastIncludedIndex()).varint(is.lastIncludedTerm());
       w.varint(is.offset()).varint(is.size());
@@ -88,8 +101,16 @@ public final class RaftCodec {
             long term = r.varint(), prev = r.varint(), prevTerm = r.varint(), commit = r.varint();
             yield new RaftMessage.AppendEntries(term, prev, prevTerm, readEntries(r), commit);
           }
+          case APPEND_ENTRIES_READ -> {
+            long term = r.varint(), prev = r.varint(), prevTerm = r.varint(), commit = r.varint(), round = r.varint();
+            yield new RaftMessage.AppendEntries(term, prev, prevTerm, readEntries(r), commit, round);
+          }
           case APPEND_ENTRIES_REPLY -> new RaftMessage.AppendEntriesReply(
               r.varint(), r.u8() == 1, r.varint(), r.varint(), r.varint(), r.varint(), r.varint());
+          case APPEND_ENTRIES_REPLY_READ -> new RaftMessage.AppendEntriesReply(
+              r.varint(), r.u8() == 1, r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.varint());
+          case READ_INDEX -> new RaftMessage.ReadIndex(r.varint(), r.varint());
+          case READ_INDEX_RESULT -> new RaftMessage.ReadIndexResult(r.varint(), r.varint(), r.varintSigned());
           case INSTALL_SNAPSHOT -> new RaftMessage.InstallSnapshot(
               r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.bytes());
           case INSTALL_SNAPSHOT_REPLY -> new RaftMessage.InstallSnapshotReply(r.varint(), r.varint(), r.varint(), r.u8() == 1);

@@ -4,6 +4,8 @@ import io.raftkv.raft.RaftMessage.AppendEntries;
 import io.raftkv.raft.RaftMessage.AppendEntriesReply;
 import io.raftkv.raft.RaftMessage.InstallSnapshot;
 import io.raftkv.raft.RaftMessage.InstallSnapshotReply;
+import io.raftkv.raft.RaftMessage.ReadIndex;
+import io.raftkv.raft.RaftMessage.ReadIndexResult;
 import io.raftkv.raft.RaftMessage.RequestVote;
 import io.raftkv.raft.RaftMessage.RequestVoteReply;
 import io.raftkv.raft.RaftMessage.TimeoutNow;
@@ -27,6 +29,16 @@ import java.util.random.RandomGenerator;
  * CheckQuorum with the vote lease (§6.2: a leader that hears from no majority for an election
  * timeout steps down; a follower that heard from its leader within the timeout ignores other
  * candidates), and leadership transfer (§3.10, always available).
+ *
+ * <p>Linearizable reads without log entries, by ReadIndex (§6.4, etcd's {@code read_only.go}):
+ * {@link #readIndex} asks for a read point; once it is known, a {@link ApplyMsg.ReadReady} with the
+ * index to wait for comes out with the applies. The leader answers only after it has committed an
+ * entry of its own term (it appends an empty one, a no-op services skip, when it has none), and
+ * only after a majority answered an AppendEntries sent after the read arrived: a confirmation
+ * round, numbered in every AppendEntries and echoed in the replies, so heartbeats and replication
+ * traffic confirm it alike. Reads arriving during a round share the next one. A follower forwards
+ * the read to its leader and gets the index back. Reads not answered within an election timeout,
+ * and reads of a peer whose leadership or leader changes, come out failed (index -1).
  */
 public class RaftCore {
   private final int id;
@@ -58,6 +70,21 @@ public class RaftCore {
   private long incomingIndex;
   private long incomingTerm;
   private long incomingReceived;
+  // ReadIndex (§6.4)
+  private long clock; // ticks since start: the age of reads
+  private long readRound; // leader: the latest confirmation round (0: none yet); never reused
+  private long readRoundIndex; // leader: the commit index when that round began
+  private long readRoundStarted; // leader: the clock when that round began
+  private final Set<Integer> readAcks = new HashSet<>(); // leader: who confirmed it, this peer included
+  private final List<Read> readsInRound = new ArrayList<>(); // leader: empty = no round under way
+  private final List<Read> readsQueued = new ArrayList<>(); // leader: waiting for the next round
+  private final List<Read> readsForwarded = new ArrayList<>(); // follower: sent to the leader
+
+  /**
+   * A read waiting for its read point. {@code local}: asked by this peer's own service (else by
+   * follower {@code peer}); for a forwarded read, {@code peer} is the leader asked.
+   */
+  private record Read(boolean local, int peer, long ctx, long since) {}
 
   // effects not yet handed over by ready()
   private boolean hardStateDirty;
@@ -166,6 +193,8 @@ public class RaftCore {
 
   /** One unit of logical time. */
   public void tick() {
+    clock++;
+    expireReads();
     if (role == Role.LEADER) {
       tickLeader();
     } else if (++electionElapsed >= randomizedElectionTimeout) {
@@ -179,17 +208,26 @@ public class RaftCore {
    */
   public Proposal propose(byte[] command) {
     if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false);
-    LogEntry e = new LogEntry(log.lastIndex() + 1, term, command);
-    log.append(e);
-    pendingEntries.add(e);
-    progress[id].maybeUpdate(e.index());
-    if (n == 1) {
-      maybeCommit();
+    return new Proposal(appendEntry(command), term, true);
+  }
+
+  /**
+   * Asks for the point a linearizable read may be served from (§6.4). The answer, {@link
+   * ApplyMsg.ReadReady} with {@code ctx}, comes out with the applies of a later {@link #ready()} (or
+   * this one's): serve the read once everything up to its index is applied. Index -1: no read
+   * point (no leader known, leadership changed, or not confirmed within an election timeout);
+   * retry, possibly elsewhere.
+   */
+  public void readIndex(long ctx) {
+    if (role == Role.LEADER) {
+      readsQueued.add(new Read(true, id, ctx, clock));
+      startReadRound();
+    } else if (role == Role.FOLLOWER && leader != -1) {
+      readsForwarded.add(new Read(true, leader, ctx, clock));
+      send(leader, new ReadIndex(term, ctx));
+    } else {
+      pendingApplies.add(new ApplyMsg.ReadReady(ctx, -1, leader));
     }
-    for (int p = 0; p < n; p++) {
-      if (p != id) sendAppend(p, false);
-    }
-    return new Proposal(e.index(), term, true);
   }
 
   /**
@@ -239,7 +277,7 @@ public class RaftCore {
     if (m instanceof RequestVote rv) {
       if (rv.lastLogIndex() < 0 || rv.lastLogTerm() < 0 || rv.lastLogTerm() > rv.term()) return "bad last log position";
     } else if (m instanceof AppendEntries ae) {
-      if (ae.prevLogIndex() < 0 || ae.prevLogTerm() < 0 || ae.prevLogTerm() > ae.term() || ae.leaderCommit() < 0)
+      if (ae.prevLogIndex() < 0 || ae.prevLogTerm() < 0 || ae.prevLogTerm() > ae.term() || ae.leaderCommit() < 0 || ae.readRound() < 0)
         return "bad AppendEntries header";
       if (ae.entries() == null) return "no entries list";
       long prevTerm = ae.prevLogTerm();
@@ -251,7 +289,7 @@ public class RaftCore {
         prevTerm = e.term();
       }
     } else if (m instanceof AppendEntriesReply r) {
-      if (r.matchIndex() < 0 || r.rejectedIndex() < 0 || r.conflictTerm() < 0 || r.conflictIndex() < 0 || r.logLength() < 0)
+      if (r.matchIndex() < 0 || r.rejectedIndex() < 0 || r.conflictTerm() < 0 || r.conflictIndex() < 0 || r.logLength() < 0 || r.readRound() < 0)
         return "negative index in AppendEntries reply";
     } else if (m instanceof InstallSnapshot is) {
       if (is.lastIncludedIndex() < 0 || is.lastIncludedTerm() < 0 || is.lastIncludedTerm() > is.term() || is.data() == null)
@@ -260,6 +298,8 @@ public class RaftCore {
         return "snapshot chunk out of range";
     } else if (m instanceof InstallSnapshotReply r) {
       if (r.lastIncludedIndex() < 0 || r.received() < 0) return "negative index in InstallSnapshot reply";
+    } else if (m instanceof ReadIndexResult r) {
+      if (r.index() < -1) return "bad read index";
     }
     return null;
   }
@@ -281,7 +321,8 @@ public class RaftCore {
       } else if (!(m instanceof RequestVoteReply r && r.preVote() && r.voteGranted())) {
         // Rules for all servers: a higher term makes us a follower (§5.1). (A granted pre-vote
         // carries the term it was asked for, not a newer leader's.)
-        boolean fromLeader = m instanceof AppendEntries || m instanceof InstallSnapshot || m instanceof TimeoutNow;
+        boolean fromLeader =
+            m instanceof AppendEntries || m instanceof InstallSnapshot || m instanceof TimeoutNow || m instanceof ReadIndexResult;
         becomeFollower(m.term(), fromLeader ? from : -1);
       }
     }
@@ -299,6 +340,10 @@ public class RaftCore {
       onInstallSnapshot(from, is);
     } else if (m instanceof InstallSnapshotReply r) {
       onInstallSnapshotReply(from, r);
+    } else if (m instanceof ReadIndex ri) {
+      onReadIndex(from, ri);
+    } else if (m instanceof ReadIndexResult rr) {
+      onReadIndexResult(from, rr);
     }
   }
 
@@ -342,6 +387,7 @@ public class RaftCore {
       electionElapsed = 0;
       resetElectionTimeout();
     }
+    failReads(); // a read point from the old leadership, or asked of the old leader, proves nothing now
   }
 
   private void becomePreCandidate() {
@@ -355,6 +401,7 @@ public class RaftCore {
     rejections.clear();
     electionElapsed = 0;
     resetElectionTimeout();
+    failReads();
   }
 
   private void becomeCandidate() {
@@ -368,6 +415,7 @@ public class RaftCore {
     votes.add(id);
     electionElapsed = 0;
     resetElectionTimeout();
+    failReads();
   }
 
   private void becomeLeader() {
@@ -561,7 +609,7 @@ public class RaftCore {
     }
     if (entries.isEmpty() && !allowEmpty) return false;
     long commit = Math.min(commitIndex, prev + entries.size());
-    send(p, new AppendEntries(term, prev, log.term(prev), entries, commit));
+    send(p, new AppendEntries(term, prev, log.term(prev), entries, commit, readRound));
     pr.sentCommit = Math.max(pr.sentCommit, commit);
     if (pr.state == Progress.State.PROBE) {
       pr.probeSent = true;
@@ -585,7 +633,7 @@ public class RaftCore {
       throw new IllegalStateException("n" + id + " cannot send prevLogIndex " + prev + ": compacted up to " + log.snapshotIndex());
     Progress pr = progress[p];
     long commit = Math.min(commitIndex, prev);
-    send(p, new AppendEntries(term, prev, log.term(prev), List.of(), commit));
+    send(p, new AppendEntries(term, prev, log.term(prev), List.of(), commit, readRound));
     pr.sentCommit = Math.max(pr.sentCommit, commit);
   }
 
@@ -620,6 +668,7 @@ public class RaftCore {
     if (role != Role.LEADER || r.term() < term) return; // stale
     Progress pr = progress[from];
     pr.recentActive = true;
+    if (r.readRound() != 0) confirmRead(from, r.readRound()); // rejections confirm the term too
     if (r.success()) {
       boolean moved = pr.maybeUpdate(r.matchIndex());
       if (pr.state == Progress.State.PROBE) {
@@ -689,6 +738,141 @@ public class RaftCore {
     if (quorumIndex <= commitIndex || log.term(quorumIndex) != term) return false;
     commitIndex = quorumIndex;
     emitApplies();
+    startReadRound(); // reads may have waited for the first commit of this term
+    return true;
+  }
+
+  /** Appends {@code command} to this leader's log and sends it out; returns its index. */
+  private long appendEntry(byte[] command) {
+    LogEntry e = new LogEntry(log.lastIndex() + 1, term, command);
+    log.append(e);
+    pendingEntries.add(e);
+    progress[id].maybeUpdate(e.index());
+    if (n == 1) {
+      maybeCommit();
+    }
+    for (int p = 0; p < n; p++) {
+      if (p != id) sendAppend(p, false);
+    }
+    return e.index();
+  }
+
+  // ---------------------------------------------------------------- reads (§6.4)
+
+  /**
+   * Starts a confirmation round for the queued reads, unless one is under way. Its read point is
+   * the commit index now, which holds every entry committed before the reads arrived only once
+   * this leader has committed an entry of its own term (§6.4 step 1): until then an empty entry is
+   * appended and the reads wait for its commit.
+   */
+  private void startReadRound() {
+    if (readsQueued.isEmpty() || !readsInRound.isEmpty()) return;
+    if (log.term(commitIndex) != term) {
+      if (log.lastTerm() != term) appendEntry(new byte[0]);
+      return;
+    }
+    readRound++;
+    readRoundIndex = commitIndex;
+    readRoundStarted = clock;
+    readsInRound.addAll(readsQueued);
+    readsQueued.clear();
+    readAcks.clear();
+    readAcks.add(id);
+    if (readAcks.size() * 2 > n) {
+      finishReadRound();
+      return;
+    }
+    for (int p = 0; p < n; p++) {
+      if (p != id) sendReadProbe(p);
+    }
+  }
+
+  /**
+   * An AppendEntries that carries the new round number to {@code p} and changes nothing there: at
+   * an index the follower is known to hold, or the probe or snapshot point it is at.
+   */
+  private void sendReadProbe(int p) {
+    Progress pr = progress[p];
+    long prev =
+        switch (pr.state) {
+          case REPLICATE -> pr.match;
+          case PROBE -> pr.next - 1;
+          case SNAPSHOT -> log.snapshotIndex();
+        };
+    sendEmptyAppend(p, Math.max(prev, log.snapshotIndex()));
+  }
+
+  /** Peer {@code from} answered an AppendEntries of round {@code round} at this leader's term. */
+  private void confirmRead(int from, long round) {
+    if (readsInRound.isEmpty() || round < readRound) return; // sent before the round began
+    readAcks.add(from);
+    if (readAcks.size() * 2 > n) finishReadRound();
+  }
+
+  /** A majority confirmed this leadership after the round's reads arrived: they may be served. */
+  private void finishReadRound() {
+    for (Read r : readsInRound) {
+      if (r.local()) {
+        pendingApplies.add(new ApplyMsg.ReadReady(r.ctx(), readRoundIndex, id));
+      } else {
+        send(r.peer(), new ReadIndexResult(term, r.ctx(), readRoundIndex));
+      }
+    }
+    readsInRound.clear();
+    startReadRound();
+  }
+
+  private void onReadIndex(int from, ReadIndex ri) {
+    // Not the leader of that term: no answer, the follower gives up after an election timeout.
+    if (role != Role.LEADER || ri.term() != term) return;
+    readsQueued.add(new Read(false, from, ri.ctx(), clock));
+    startReadRound();
+  }
+
+  private void onReadIndexResult(int from, ReadIndexResult rr) {
+    if (rr.term() != term || role != Role.FOLLOWER) return;
+    for (int k = 0; k < readsForwarded.size(); k++) {
+      Read r = readsForwarded.get(k);
+      if (r.ctx() == rr.ctx() && r.peer() == from) {
+        readsForwarded.remove(k);
+        pendingApplies.add(new ApplyMsg.ReadReady(r.ctx(), rr.index(), leader));
+        return;
+      }
+    }
+  }
+
+  /**
+   * Fails the reads that waited an election timeout: a round no majority confirmed (this leader
+   * may be cut off), a first commit of the term that did not come, a leader that did not answer.
+   */
+  private void expireReads() {
+    long limit = clock - config.electionTicksMin();
+    if (!readsInRound.isEmpty() && readRoundStarted <= limit) {
+      for (Read r : readsInRound) fail(r, -1);
+      readsInRound.clear();
+    }
+    readsQueued.removeIf(r -> r.since() <= limit && fail(r, -1));
+    readsForwarded.removeIf(r -> r.since() <= limit && fail(r, leader));
+    startReadRound();
+  }
+
+  /** Fails every waiting read (leadership or leader changed); the service hears of its own. */
+  private void failReads() {
+    for (List<Read> reads : List.of(readsInRound, readsQueued, readsForwarded)) {
+      for (Read r : reads) {
+        if (r.local()) fail(r, leader);
+      }
+      reads.clear();
+    }
+  }
+
+  /** Tells whoever asked for {@code r} that it has no read point; returns true. */
+  private boolean fail(Read r, int hint) {
+    if (r.local()) {
+      pendingApplies.add(new ApplyMsg.ReadReady(r.ctx(), -1, hint));
+    } else if (role == Role.LEADER) {
+      send(r.peer(), new ReadIndexResult(term, r.ctx(), -1));
+    }
     return true;
   }
 
@@ -770,7 +954,7 @@ public class RaftCore {
   private void onAppendEntries(int from, AppendEntries ae) {
     if (ae.term() < term) {
       // Reply false if term < currentTerm (§5.1); our term makes the stale leader step down
-      send(from, new AppendEntriesReply(term, false, 0, ae.prevLogIndex(), 0, 0, 0));
+      answer(from, ae, new AppendEntriesReply(term, false, 0, ae.prevLogIndex(), 0, 0, 0));
       return;
     }
     if (role != Role.FOLLOWER || leader != from) becomeFollower(ae.term(), from);
@@ -784,22 +968,23 @@ public class RaftCore {
       entries = entries.subList(skip, entries.size());
       prev = log.snapshotIndex();
       if (entries.isEmpty()) {
-        send(from, AppendEntriesReply.accepted(term, log.snapshotIndex()));
+        answer(from, ae, AppendEntriesReply.accepted(term, log.snapshotIndex()));
         return;
       }
       if (entries.get(0).index() != prev + 1) throw new IllegalStateException("entries out of sequence");
     }
     // Reply false if the log doesn't contain an entry at prevLogIndex whose term matches (§5.3)
     if (prev > log.lastIndex()) {
-      send(from, new AppendEntriesReply(term, false, 0, ae.prevLogIndex(), 0, 0, log.lastIndex() + 1));
+      answer(from, ae, new AppendEntriesReply(term, false, 0, ae.prevLogIndex(), 0, 0, log.lastIndex() + 1));
       return;
     }
     long prevTerm = prev == ae.prevLogIndex() ? ae.prevLogTerm() : log.snapshotTerm();
     if (log.term(prev) != prevTerm) {
       long conflictTerm = log.term(prev);
       long conflictIndex = log.firstIndexOfTermAt(prev);
-      send(
+      answer(
           from,
+          ae,
           new AppendEntriesReply(
               term, false, 0, ae.prevLogIndex(), conflictTerm, conflictIndex, log.lastIndex() + 1));
       return;
@@ -821,7 +1006,12 @@ public class RaftCore {
       commitIndex = Math.max(commitIndex, Math.min(ae.leaderCommit(), lastNew));
       emitApplies();
     }
-    send(from, AppendEntriesReply.accepted(term, lastNew));
+    answer(from, ae, AppendEntriesReply.accepted(term, lastNew));
+  }
+
+  /** Answers {@code ae}, echoing its read round. */
+  private void answer(int leader, AppendEntries ae, AppendEntriesReply reply) {
+    send(leader, ae.readRound() == 0 ? reply : reply.withReadRound(ae.readRound()));
   }
 
   private void onInstallSnapshot(int from, InstallSnapshot is) {

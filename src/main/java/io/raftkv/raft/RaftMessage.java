@@ -55,15 +55,25 @@ public sealed interface RaftMessage {
     }
   }
 
+  /**
+   * {@code readRound}: the leader's latest ReadIndex confirmation round when it sent this (0:
+   * none yet); the follower echoes it, so the answer proves the leader still led after the round
+   * began (§6.4).
+   */
   record AppendEntries(
-      long term, long prevLogIndex, long prevLogTerm, List<LogEntry> entries, long leaderCommit)
-      implements RaftMessage {}
+      long term, long prevLogIndex, long prevLogTerm, List<LogEntry> entries, long leaderCommit, long readRound)
+      implements RaftMessage {
+    public AppendEntries(long term, long prevLogIndex, long prevLogTerm, List<LogEntry> entries, long leaderCommit) {
+      this(term, prevLogIndex, prevLogTerm, entries, leaderCommit, 0);
+    }
+  }
 
   /**
    * Answer to {@link AppendEntries}. On success {@code matchIndex} is the last index known to match
    * the leader. On failure {@code rejectedIndex} is the prevLogIndex that did not match and the
    * hints say where to retry: {@code conflictTerm} (0 when the log is too short) with the first
-   * index of that term, and the follower's log length ({@code lastLogIndex + 1}).
+   * index of that term, and the follower's log length ({@code lastLogIndex + 1}). Either way
+   * {@code readRound} echoes the request's.
    */
   record AppendEntriesReply(
       long term,
@@ -72,15 +82,49 @@ public sealed interface RaftMessage {
       long rejectedIndex,
       long conflictTerm,
       long conflictIndex,
-      long logLength)
+      long logLength,
+      long readRound)
       implements RaftMessage {
+    public AppendEntriesReply(
+        long term, boolean success, long matchIndex, long rejectedIndex, long conflictTerm, long conflictIndex, long logLength) {
+      this(term, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, logLength, 0);
+    }
+
     @Override
     public boolean isReply() {
       return true;
     }
 
     public static AppendEntriesReply accepted(long term, long matchIndex) {
-      return new AppendEntriesReply(term, true, matchIndex, 0, 0, 0, 0);
+      return new AppendEntriesReply(term, true, matchIndex, 0, 0, 0, 0, 0);
+    }
+
+    /** The same answer, echoing read round {@code round}. */
+    public AppendEntriesReply withReadRound(long round) {
+      return new AppendEntriesReply(term, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, logLength, round);
+    }
+  }
+
+  /**
+   * From a follower to its leader: a linearizable read is wanted (§6.4). One-way: the leader
+   * answers with a {@link ReadIndexResult} once it has confirmed its leadership, or not at all
+   * (the follower gives up after an election timeout). {@code ctx} is the follower's own tag.
+   */
+  record ReadIndex(long term, long ctx) implements RaftMessage {
+    @Override
+    public boolean expectsReply() {
+      return false;
+    }
+  }
+
+  /**
+   * From a leader to a follower that sent {@link ReadIndex}: a read started before this leader's
+   * confirmation round may be served once the follower has applied {@code index}. One-way.
+   */
+  record ReadIndexResult(long term, long ctx, long index) implements RaftMessage {
+    @Override
+    public boolean expectsReply() {
+      return false;
     }
   }
 

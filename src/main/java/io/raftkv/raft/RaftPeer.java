@@ -31,7 +31,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  *
  * <p>Some messages depend on nothing being persisted and go out at once, so that heartbeats never
  * wait behind unrelated persists: pre-votes and their answers (they change no state), TimeoutNow,
- * snapshot chunks, and a leader's AppendEntries (entries may reach followers before the leader's
+ * snapshot chunks, a follower's ReadIndex, and a leader's AppendEntries and ReadIndexResult (entries may reach followers before the leader's
  * own copy is durable, as in etcd) whose commit index was already reached by a durable state:
  * {@link RaftCore} counts the leader's own entries at once, so a commit index computed from a
  * persist still in flight must wait for it. Messages to one peer keep their order: once one waits,
@@ -109,6 +109,12 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   /** The service's state includes every entry up to {@code index}; Raft may compact its log. */
   public record TakeSnapshot(long index, byte[] data) implements Command {}
+
+  /**
+   * Asks for a linearizable read point (see {@link RaftCore#readIndex}): an {@link
+   * ApplyMsg.ReadReady} with {@code ctx} follows in the apply stream, after every apply it depends on.
+   */
+  public record ReadIndex(long ctx) implements Command {}
 
   /** A message from another peer of the group. */
   public record Inbound(int from, RaftMessage message) implements Command {}
@@ -196,6 +202,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(Tick.class, t -> afterInput(this::tick))
         .onMessage(Inbound.class, this::onInbound)
         .onMessage(Start.class, this::onStart)
+        .onMessage(ReadIndex.class, r -> afterInput(() -> core.readIndex(r.ctx())))
         .onMessage(TakeSnapshot.class, s -> afterInput(() -> core.snapshot(s.index(), s.data())))
         .onMessage(GetState.class, this::onGetState)
         .onMessage(TransferLeader.class, this::onTransferLeader)
@@ -362,7 +369,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     if (m instanceof RaftMessage.AppendEntries ae) return ae.leaderCommit() <= durableCommit;
     if (m instanceof RaftMessage.RequestVote rv) return rv.preVote();
     if (m instanceof RaftMessage.RequestVoteReply r) return r.preVote();
-    return m instanceof RaftMessage.InstallSnapshot || m instanceof RaftMessage.TimeoutNow;
+    if (m instanceof RaftMessage.ReadIndexResult rr) return rr.index() <= durableCommit;
+    return m instanceof RaftMessage.InstallSnapshot || m instanceof RaftMessage.TimeoutNow || m instanceof RaftMessage.ReadIndex;
   }
 
   private Behavior<Command> onPersisted(Persisted p) {

@@ -139,6 +139,11 @@ final class TestNet {
     return t;
   }
 
+  void readIndex(int i, long ctx) {
+    cores[i].readIndex(ctx);
+    process(i);
+  }
+
   void snapshot(int i, long index) {
     cores[i].snapshot(index, ("snap@" + index).getBytes(StandardCharsets.UTF_8));
     process(i);

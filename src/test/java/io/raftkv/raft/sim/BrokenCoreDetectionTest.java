@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import org.junit.jupiter.api.Test;
 
-/** The checker bites: a Raft without the election restriction is caught within a few schedules. */
+/**
+ * The checker bites: a Raft without the election restriction, and one whose leader serves reads
+ * without confirming its leadership, are each caught within a few schedules.
+ */
 class BrokenCoreDetectionTest {
   static final int WITHIN = 200;
 
@@ -24,5 +27,19 @@ class BrokenCoreDetectionTest {
       }
     }
     fail("no schedule of " + WITHIN + " caught a Raft without the election restriction");
+  }
+
+  @Test
+  void theSimulatorCatchesALeaderThatServesReadsWithoutConfirmingItLeads() {
+    for (long seed = 1; seed <= WITHIN; seed++) {
+      try {
+        new Simulation(seed, StaleReadRaftCore::new).run();
+      } catch (SafetyViolation v) {
+        System.out.println("stale-read core caught by schedule " + seed + " of " + WITHIN + ": " + v.getMessage());
+        assertTrue(v.getMessage().startsWith("linearizable read"), v.getMessage());
+        return;
+      }
+    }
+    fail("no schedule of " + WITHIN + " caught a leader serving reads without confirmation");
   }
 }

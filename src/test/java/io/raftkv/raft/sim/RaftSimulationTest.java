@@ -31,6 +31,7 @@ class RaftSimulationTest {
     long committed = 0;
     long crashes = 0;
     long installs = 0;
+    long reads = 0;
     for (long seed = base; seed < base + count; seed++) {
       Simulation.Stats st;
       try {
@@ -43,16 +44,18 @@ class RaftSimulationTest {
       committed += st.committed();
       crashes += st.crashes();
       installs += st.snapshotsInstalled();
+      reads += st.readsServed();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     System.out.printf(
         "raft simulation: %d schedules (seeds %d..%d) in %.1f s, %.0f schedules/s, %.0f events/s;"
-            + " on average %.1f entries committed, %.1f crashes, %.1f snapshots installed per schedule%n",
+            + " on average %.1f entries committed, %.1f crashes, %.1f snapshots installed, %.1f reads served per schedule%n",
         count, base, base + count - 1, seconds, count / seconds, events / seconds,
-        (double) committed / count, (double) crashes / count, (double) installs / count);
+        (double) committed / count, (double) crashes / count, (double) installs / count, (double) reads / count);
     // the schedules must exercise something: commits, crashes and snapshot installs happen
     assertTrue(committed / count >= 20, "too few commits per schedule: " + (double) committed / count);
     assertTrue(crashes > 0 && installs > 0, "crashes " + crashes + ", snapshot installs " + installs);
+    assertTrue(reads / count >= 5, "too few linearizable reads served per schedule: " + (double) reads / count);
   }
 
   @Test

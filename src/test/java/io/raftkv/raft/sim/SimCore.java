@@ -78,8 +78,9 @@ final class SimCore {
     return h ^ (h >>> 29);
   }
 
+  /** The id of a command; 0 for the empty no-op a leader appends to serve reads. */
   static long commandId(byte[] command) {
-    return ByteBuffer.wrap(command).getLong();
+    return command.length == 0 ? 0 : ByteBuffer.wrap(command).getLong();
   }
 
   static byte[] command(long id, int padding) {

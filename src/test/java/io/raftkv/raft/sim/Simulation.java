@@ -55,7 +55,8 @@ final class Simulation {
       double partitionRate,
       double proposeRate,
       double crashLeaderAfterPropose,
-      double transferRate) {
+      double transferRate,
+      double readRate) {
 
     static Params draw(SplittableRandom r) {
       int hb = 1 + r.nextInt(3);
@@ -89,12 +90,22 @@ final class Simulation {
           r.nextDouble() * 0.05,
           0.2 + r.nextDouble() * 0.8,
           r.nextInt(3) == 0 ? r.nextDouble() * 0.3 : 0, // the lab's Figure 8 test: crash the leader after Start
-          r.nextInt(3) == 0 ? r.nextDouble() * 0.05 : 0);
+          r.nextInt(3) == 0 ? r.nextDouble() * 0.05 : 0,
+          r.nextInt(4) == 0 ? 0 : r.nextDouble() * 0.5);
     }
   }
 
   /** What a schedule did, to report throughput and to see that schedules are not vacuous. */
-  record Stats(long events, long messages, long committed, int leaders, int crashes, int snapshotsInstalled, long healTicks) {}
+  record Stats(
+      long events,
+      long messages,
+      long committed,
+      int leaders,
+      int crashes,
+      int snapshotsInstalled,
+      long healTicks,
+      long readsServed,
+      long readsFailed) {}
 
   private static final int TICK_EVENT = 0, DELIVER = 1, CHAOS = 2, RESTART = 3;
 
@@ -152,6 +163,15 @@ final class Simulation {
   private long[] appliedCommand = new long[256];
   private long[] prefixHash = new long[256];
   private boolean[] prefixKnown = new boolean[256];
+  /**
+   * Linearizable reads (ReadIndex) asked and not yet answered: by ctx, the peer asked and the
+   * highest index any peer knew committed when the read was asked. Its read point must not be
+   * lower (the read would miss a write that may have been acknowledged), nor uncommitted.
+   */
+  private final Map<Long, long[]> readsAsked = new HashMap<>();
+  private long nextRead;
+  private long readsServed;
+  private long readsFailed;
 
   // ---- liveness after healing
   private final Map<Long, Integer> markerAppliedBy = new HashMap<>();
@@ -212,7 +232,9 @@ final class Simulation {
       }
     }
     checkLogsMatch();
-    return new Stats(eventCount, messageCount, maxCommitted, leaderOfTerm.size(), crashes, snapshotsInstalled, (now - healedAt) / TICK);
+    return new Stats(
+        eventCount, messageCount, maxCommitted, leaderOfTerm.size(), crashes, snapshotsInstalled, (now - healedAt) / TICK,
+        readsServed, readsFailed);
   }
 
   /** The last lines of the trace (empty unless tracing). */
@@ -265,6 +287,17 @@ final class Simulation {
       int count = 1 + random.nextInt(3);
       for (int k = 0; k < count && target.up(); k++) propose(target, ++nextCommand);
       if (target.up() && target.core.isLeader() && random.nextDouble() < params.crashLeaderAfterPropose()) crash(target);
+    }
+    if (random.nextDouble() < params.readRate()) {
+      SimCore target = nodes[random.nextInt(nodes.length)];
+      long ctx = ++nextRead;
+      if (target.up()) {
+        readsAsked.put(ctx, new long[] {target.id, maxCommitted});
+        input(target, () -> {
+          log("n%d asked for read %d (committed anywhere: %d)", target.id, ctx, maxCommitted);
+          target.core.readIndex(ctx);
+        });
+      }
     }
     if (random.nextDouble() < params.crashRate()) {
       SimCore victim = nodes[random.nextInt(nodes.length)];
@@ -449,6 +482,8 @@ final class Simulation {
         log("n%d snapshots at %d", s.id, index);
         processSnapshot(s, s.core.ready());
       }
+    } else if (m instanceof ApplyMsg.ReadReady read) {
+      checkRead(s, read);
     } else if (m instanceof ApplyMsg.SnapshotInstalled snap) {
       java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(snap.data());
       long index = b.getLong();
@@ -466,6 +501,23 @@ final class Simulation {
   }
 
   // ---------------------------------------------------------------- the checker
+
+  private void checkRead(SimCore s, ApplyMsg.ReadReady read) {
+    long[] asked = readsAsked.remove(read.ctx());
+    if (asked == null || asked[0] != s.id)
+      throw new SafetyViolation("n" + s.id + " answered read " + read.ctx() + " it was not asked (or twice)");
+    if (!read.ok()) {
+      readsFailed++;
+      log("n%d read %d failed (hint n%d)", s.id, read.ctx(), read.leader());
+      return;
+    }
+    if (read.index() < asked[1])
+      throw new SafetyViolation("linearizable read: n" + s.id + " gave read " + read.ctx() + " the point " + read.index() + ", but " + asked[1] + " was committed before it was asked");
+    if (read.index() > maxCommitted)
+      throw new SafetyViolation("linearizable read: n" + s.id + " gave read " + read.ctx() + " the uncommitted point " + read.index());
+    readsServed++;
+    log("n%d read %d at %d", s.id, read.ctx(), read.index());
+  }
 
   private void checkPeer(SimCore s) {
     RaftCore c = s.core;
