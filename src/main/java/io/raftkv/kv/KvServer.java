@@ -17,8 +17,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * One replica of the KV service: its {@link KvShard}s, the {@link Rsm} (and through it the Raft
- * peer) that orders ops, and the front door clients send {@link Request}s to. Every op, reads
- * included, goes through the log, so a replica cut off in a minority never answers with stale data.
+ * peer) that orders ops, and the front door clients send {@link Request}s to. Writes go through
+ * the log; Gets are linearizable reads by ReadIndex ({@link Rsm.Read}): no log entry, and a
+ * replica cut off in a minority never answers with stale data.
  */
 public final class KvServer extends AbstractBehavior<KvServer.Command> {
 
@@ -161,12 +162,13 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
       return this;
     }
     byte[] op = KvCodec.encode(r.op());
+    boolean read = r.op() instanceof KvOp.Get;
     getContext()
         .ask(
             Rsm.Result.class,
             rsm,
             settings.submitTimeout(),
-            ref -> new Rsm.Submit(op, ref),
+            ref -> read ? new Rsm.Read(op, ref) : new Rsm.Submit(op, ref),
             (result, failure) -> new Answered(result, failure, r.replyTo()));
     return this;
   }

@@ -35,6 +35,12 @@ public final class ShardedKvService implements ReplicatedService {
         .tell(new KvShard.Apply(decoded, r -> result.accept(KvCodec.encode(r))));
   }
 
+  /** A Get, served by its shard after every op dispatched before it. */
+  @Override
+  public void query(byte[] op, Consumer<byte[]> result) {
+    apply(0, op, result);
+  }
+
   @Override
   public void snapshot(long index, Consumer<byte[]> done) {
     int n = shards.size();

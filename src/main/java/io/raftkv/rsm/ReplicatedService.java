@@ -12,6 +12,15 @@ public interface ReplicatedService {
   /** Applies the op committed at {@code index}; {@code result} receives its result once. */
   void apply(long index, byte[] op, Consumer<byte[]> result);
 
+  /**
+   * Runs the read-only {@code op} against the state after every op applied so far; {@code result}
+   * receives its result once. Only services that offer linearizable reads ({@link Rsm.Read})
+   * implement it.
+   */
+  default void query(byte[] op, Consumer<byte[]> result) {
+    throw new UnsupportedOperationException("this service takes no reads outside the log");
+  }
+
   /** The state after every op applied so far (a barrier at {@code index}), given to {@code done}. */
   void snapshot(long index, Consumer<byte[]> done);
 

@@ -7,9 +7,12 @@ import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.Snapshot;
 import io.raftkv.storage.RaftStorage;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -31,6 +34,12 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * {@code WrongLeader}. A leader cut off in a minority keeps the ask waiting until it learns of a
  * newer term. When Raft stops, every waiting ask completes with {@link Result.Stopped}.
  *
+ * <p>{@link Read} is a linearizable read that costs no log entry: Raft's ReadIndex gives it a read
+ * point, and once everything up to that point is applied the service's {@link
+ * ReplicatedService#query} answers it ({@link Result.Ok} with the read point as index). Reads that
+ * arrive while a read point is being fetched share the next one. No read point (this peer is not
+ * confirmed as leader, or knows of none to ask): {@code WrongLeader}.
+ *
  * <p>Admission control: at most {@link Admission#maxProposals} submits (and {@link
  * Admission#maxBytes} bytes of their ops) are in flight, from Submit until applied or given up on;
  * beyond that a Submit is answered {@link Result.Busy} at once and nothing is proposed. So a slow
@@ -47,6 +56,9 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   public sealed interface Command {}
 
   public record Submit(byte[] op, ActorRef<Result> replyTo) implements Command {}
+
+  /** A linearizable read-only {@code op}, answered by {@link ReplicatedService#query}. */
+  public record Read(byte[] op, ActorRef<Result> replyTo) implements Command {}
 
   /**
    * Bounds on the submits in flight (proposed or about to be, not yet applied or given up on).
@@ -167,6 +179,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   /** A snapshot was asked of the state machine and Raft has not confirmed taking it yet. */
   private boolean snapshotInFlight;
   private boolean stopped;
+  /** Reads waiting for the next read point. */
+  private List<Read> readsNext = new ArrayList<>();
+  /** Reads whose read point Raft is fetching, under {@code readCtx} (0: none under way). */
+  private List<Read> readsAsked = new ArrayList<>();
+  private long readCtx;
+  /** Reads with a read point not yet applied, by read point. */
+  private final TreeMap<Long, List<Read>> readsReady = new TreeMap<>();
 
   private Rsm(
       ActorContext<Command> ctx,
@@ -198,6 +217,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Submit.class, this::onSubmit)
+        .onMessage(Read.class, this::onRead)
         .onMessage(Started.class, this::onStarted)
         .onMessage(SnapshotReady.class, this::onSnapshotReady)
         .onMessage(SnapshotTaken.class, t -> {
@@ -229,6 +249,51 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return this;
   }
 
+  private Behavior<Command> onRead(Read r) {
+    if (stopped) {
+      r.replyTo().tell(Result.Stopped.INSTANCE);
+      return this;
+    }
+    readsNext.add(r);
+    if (readCtx == 0) askReadPoint();
+    return this;
+  }
+
+  private void askReadPoint() {
+    readCtx = ++nextId;
+    List<Read> asked = readsNext;
+    readsNext = readsAsked;
+    readsAsked = asked;
+    raft.tell(new RaftPeer.ReadIndex(readCtx));
+  }
+
+  private void onReadReady(ApplyMsg.ReadReady rr) {
+    if (rr.ctx() != readCtx) return; // not ours: asked before a restart of this RSM
+    readCtx = 0;
+    if (!rr.ok()) {
+      for (Read r : readsAsked) r.replyTo().tell(new Result.WrongLeader(rr.leader()));
+    } else if (rr.index() <= lastApplied) {
+      for (Read r : readsAsked) serve(r, rr.index());
+    } else {
+      readsReady.computeIfAbsent(rr.index(), k -> new ArrayList<>()).addAll(readsAsked);
+    }
+    readsAsked.clear();
+    if (!readsNext.isEmpty()) askReadPoint();
+  }
+
+  /** Serves the reads whose read point is now applied. */
+  private void serveReadyReads() {
+    while (!readsReady.isEmpty() && readsReady.firstKey() <= lastApplied) {
+      Map.Entry<Long, List<Read>> e = readsReady.pollFirstEntry();
+      for (Read r : e.getValue()) serve(r, e.getKey());
+    }
+  }
+
+  private void serve(Read r, long index) {
+    ActorRef<Result> replyTo = r.replyTo();
+    sm.query(r.op(), value -> replyTo.tell(new Result.Ok(index, value)));
+  }
+
   private void settled(Pending p, Result result) {
     inflightBytes -= p.bytes();
     p.replyTo().tell(result);
@@ -251,12 +316,16 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     ApplyMsg msg = a.msg();
     if (msg instanceof ApplyMsg.Command c) {
       applyCommand(c);
+      serveReadyReads();
+    } else if (msg instanceof ApplyMsg.ReadReady rr) {
+      onReadReady(rr);
     } else if (msg instanceof ApplyMsg.SnapshotInstalled s) {
       if (s.index() > lastApplied) {
         sm.restore(s.data());
         lastApplied = s.index();
         lastSnapshot = s.index();
         failWaiting(p -> true, index -> index <= s.index());
+        serveReadyReads();
       }
     } else if (msg instanceof ApplyMsg.LeadershipChanged lc) {
       // Ops proposed in an older term may never commit, and nothing tells us when: give up on
@@ -270,6 +339,12 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   private void applyCommand(ApplyMsg.Command c) {
     if (c.index() <= lastApplied) return; // covered by a snapshot already restored
+    if (c.command().length == 0) { // the no-op a new leader appends to serve reads
+      lastApplied = c.index();
+      Pending p = waiting.remove(c.index());
+      if (p != null) settled(p, Result.WrongLeader.UNKNOWN);
+      return;
+    }
     RaftCodec.Reader r = new RaftCodec.Reader(c.command());
     long opIncarnation = r.varintSigned();
     long opId = r.varint();
@@ -340,6 +415,12 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     for (Pending p : waiting.values()) p.replyTo().tell(Result.Stopped.INSTANCE);
     starting.clear();
     waiting.clear();
+    readsReady.values().forEach(readsAsked::addAll);
+    readsAsked.addAll(readsNext);
+    for (Read r : readsAsked) r.replyTo().tell(Result.Stopped.INSTANCE);
+    readsAsked.clear();
+    readsNext.clear();
+    readsReady.clear();
     inflightBytes = 0;
     return Behaviors.stopped();
   }

@@ -71,7 +71,8 @@ class KvServerTest {
       assertTrue(storages[i].snapshotSize() > 0, "replica " + i + " took a snapshot");
       assertTrue(storages[i].raftStateSize() < 2 * 2000, "replica " + i + " log " + storages[i].raftStateSize());
     }
-    // a follower names the leader it knows of, so a client need not guess
+    // a follower serves linearizable reads (ReadIndex through the leader) and names the leader it
+    // knows of for writes, so a client need not guess
     TestProbe<RaftPeer.State> state = testKit.createTestProbe();
     int leader = -1;
     for (int i = 0; i < n; i++) {
@@ -80,8 +81,12 @@ class KvServerTest {
     }
     assertTrue(leader >= 0, "a leader after the clerk's ops");
     int follower = (leader + 1) % n;
+    KvServer.Reply fromLeader = call.call(leader, KvOp.get("log")).toCompletableFuture().join();
     KvServer.Reply fromFollower = call.call(follower, KvOp.get("log")).toCompletableFuture().join();
-    assertEquals(new KvServer.Reply.WrongLeader(leader), fromFollower);
+    assertTrue(fromLeader instanceof KvServer.Reply.Done, "the leader reads: " + fromLeader);
+    assertEquals(fromLeader, fromFollower, "the follower reads what the leader does");
+    KvServer.Reply writeAtFollower = call.call(follower, KvOp.put("other", "v", 0)).toCompletableFuture().join();
+    assertEquals(new KvServer.Reply.WrongLeader(leader), writeAtFollower);
     // the sharded service's snapshot is in the synchronous state machine's format
     KvStateMachine reference = new KvStateMachine();
     reference.restore(storages[0].readSnapshot());
