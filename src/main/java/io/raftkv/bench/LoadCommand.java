@@ -62,6 +62,9 @@ final class LoadCommand implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "3s", converter = DurationConverter.class, description = "Unmeasured load before each run's measurement (default: ${DEFAULT-VALUE}).")
   Duration warmup;
 
+  @Option(names = "--jit-warmup-max", defaultValue = "60s", converter = DurationConverter.class, description = "After --warmup, the warm-up goes on while this JVM's JIT is still busy (over " + LoadBenchmark.JIT_BUSY_MS_PER_SECOND + " ms of compilation a second), up to this long in all; 0s: just --warmup (default: ${DEFAULT-VALUE}).")
+  Duration jitWarmupMax;
+
   @Option(names = "--key-size", defaultValue = "16", description = "Key length in bytes (default: ${DEFAULT-VALUE}).")
   int keySize;
 
@@ -80,8 +83,8 @@ final class LoadCommand implements Callable<Integer> {
   @Option(names = "--connections", defaultValue = "0", description = "etcd-grpc: HTTP/2 connections the clients share (0: one per client, as HTTP/1.1 needs) (default: ${DEFAULT-VALUE}).")
   int connections;
 
-  @Option(names = "--http1-client", defaultValue = "nio", paramLabel = "KIND", description = "raftkv-http and etcd-http: nio (the benchmark's own, a few microseconds of CPU a request) or pekko (pekko-http's, ~0.4 ms) (default: ${DEFAULT-VALUE}).")
-  String http1Client;
+  @Option(names = "--client", defaultValue = "nio", paramLabel = "KIND", description = "The HTTP clients: nio (the benchmark's own HTTP/1.1 and HTTP/2, tens of microseconds of CPU a request) or pekko (pekko-http's, 0.4-1 ms a request on 2 cores) (default: ${DEFAULT-VALUE}).")
+  String client;
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the key choice and the values (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -105,10 +108,12 @@ final class LoadCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--op append: " + target + " has no append");
     }
     if (connections < 0) throw new ParameterException(spec.commandLine(), "--connections must be >= 0");
-    if (!http1Client.equals("nio") && !http1Client.equals("pekko")) throw new ParameterException(spec.commandLine(), "--http1-client: nio or pekko");
+    if (!client.equals("nio") && !client.equals("pekko")) throw new ParameterException(spec.commandLine(), "--client: nio or pekko");
     PrintStream progress = quiet ? new PrintStream(PrintStream.nullOutputStream()) : System.err;
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "raftkv-bench", config());
-    try (LoadTarget t = LoadTargets.create(target, new LoadTarget.Settings(system, uris, timeout, connections, http1Client.equals("pekko")))) {
+    boolean pekko = client.equals("pekko");
+    // the benchmark's own clients need no ActorSystem: none is started, to keep the generator light
+    ActorSystem<Void> system = pekko ? ActorSystem.create(Behaviors.empty(), "raftkv-bench", config()) : null;
+    try (LoadTarget t = LoadTargets.create(target, new LoadTarget.Settings(system, uris, timeout, connections, pekko))) {
       List<LoadResult> done = new ArrayList<>();
       new LoadBenchmark(t, s, progress).run(r -> {
         done.add(r);
@@ -120,8 +125,10 @@ final class LoadCommand implements Callable<Integer> {
       // 2, as the client commands: a run without one acknowledged request found no service
       return done.stream().anyMatch(r -> r.ops() == 0) ? 2 : 0;
     } finally {
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      if (system != null) {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
     }
   }
 
@@ -134,7 +141,7 @@ final class LoadCommand implements Callable<Integer> {
     }
     if (timeout.isNegative() || timeout.isZero()) throw new ParameterException(spec.commandLine(), "--timeout must be positive");
     try {
-      return new LoadBenchmark.Spec(w, clients, duration, warmup, keySize, valueSize, keys, readRatio, preload, timeout, seed);
+      return new LoadBenchmark.Spec(w, clients, duration, warmup, jitWarmupMax, keySize, valueSize, keys, readRatio, preload, timeout, seed);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -12,6 +12,7 @@ import org.HdrHistogram.Histogram;
  *
  * @param workload put, get, mixed or append
  * @param readRatio the share of reads (1 for get, 0 for put and append)
+ * @param warmupSeconds how long the run warmed up (longer than asked while the JIT was busy)
  * @param seconds the measured time (the duration asked for, give or take a tick)
  * @param ops acknowledged requests completed in the measured time
  * @param generatorCpu the load generator's own CPU use over the measured time, in cores (its
@@ -101,7 +102,7 @@ public record LoadResult(
     m.put("key_size", keySize);
     m.put("value_size", valueSize);
     m.put("keys", keys);
-    m.put("warmup_s", warmupSeconds);
+    m.put("warmup_s", round(warmupSeconds, 1));
     m.put("duration_s", round(seconds, 3));
     m.put("ops", ops);
     m.put("errors", errors);

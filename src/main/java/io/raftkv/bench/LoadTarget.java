@@ -53,11 +53,12 @@ public interface LoadTarget extends AutoCloseable {
   /**
    * What every kind of target needs to open its connections.
    *
-   * @param system runs pekko-http's clients (HTTP/2 always; HTTP/1.1 if {@code pekkoHttp1})
+   * @param system runs pekko-http's clients, if {@code pekkoClient} (else it may be null)
    * @param connections etcd-grpc: how many HTTP/2 connections the clients share (0: one each)
-   * @param pekkoHttp1 HTTP/1.1 through pekko-http's client instead of {@link NioHttpClient}
+   * @param pekkoClient pekko-http's HTTP/1.1 and HTTP/2 clients instead of the benchmark's own
+   *     ({@link NioHttpClient}, {@link Http2Connection}), which cost far less CPU per request
    */
-  record Settings(ActorSystem<?> system, List<URI> endpoints, Duration timeout, int connections, boolean pekkoHttp1) {
+  record Settings(ActorSystem<?> system, List<URI> endpoints, Duration timeout, int connections, boolean pekkoClient) {
     public Settings {
       if (endpoints.isEmpty()) throw new IllegalArgumentException("no endpoints");
       endpoints = List.copyOf(endpoints);

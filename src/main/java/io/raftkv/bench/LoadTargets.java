@@ -94,10 +94,24 @@ public final class LoadTargets {
       return c;
     }
 
+    /** The I/O thread of the benchmark's own connections, started by the first. */
+    synchronized NioHttpClient nio() {
+      if (nio == null) nio = new NioHttpClient(settings.timeout(), BACKOFF);
+      return nio;
+    }
+
+    /** An HTTP/2 connection of the benchmark's own client to endpoint {@code endpoint mod n}. */
+    synchronized Http2Connection openHttp2(int endpoint) {
+      URI e = endpoint(endpoint);
+      Http2Connection c = nio().http2Connection(e.getHost(), e.getPort());
+      opened.add(c::close);
+      return c;
+    }
+
     /** Client {@code client}'s own HTTP/1.1 connection to endpoint {@code client mod n}. */
     synchronized Http1 openHttp1(int client) {
       URI e = endpoint(client);
-      if (settings.pekkoHttp1()) {
+      if (settings.pekkoClient()) {
         PekkoConnection c = openPekko(client, false, 1);
         String base = "http://" + e.getHost() + ":" + e.getPort();
         return new Http1() {
@@ -118,8 +132,7 @@ public final class LoadTargets {
           }
         };
       }
-      if (nio == null) nio = new NioHttpClient(settings.timeout(), BACKOFF);
-      NioHttpClient.Connection c = nio.connection(e.getHost(), e.getPort());
+      NioHttpClient.Connection c = nio().connection(e.getHost(), e.getPort());
       opened.add(c::close);
       return new Http1() {
         @Override
@@ -263,7 +276,7 @@ public final class LoadTargets {
      */
     static final String STALL_HINT = " (is etcd running with --max-concurrent-streams below 2^31, e.g. 1000? its default stalls pekko-http's HTTP/2 client)";
 
-    private final Map<Integer, PekkoConnection> shared = new ConcurrentHashMap<>();
+    private final Map<Integer, Object> shared = new ConcurrentHashMap<>(); // PekkoConnection or Http2Connection
 
     EtcdGrpcTarget(LoadTarget.Settings settings) {
       super(settings);
@@ -284,7 +297,28 @@ public final class LoadTargets {
       int connections = settings.connections() <= 0 ? clients : Math.min(settings.connections(), clients);
       int index = client % connections;
       int perConnection = (clients + connections - 1) / connections;
-      PekkoConnection c = shared.computeIfAbsent(index, i -> openPekko(i, true, perConnection));
+      if (!settings.pekkoClient()) {
+        Http2Connection c = (Http2Connection) shared.computeIfAbsent(index, this::openHttp2);
+        Http2Connection.Judge put = (status, headers, body) -> grpcVerdict(status, headers.get("grpc-status"), headers.get("grpc-message"), body, false);
+        Http2Connection.Judge range = (status, headers, body) -> grpcVerdict(status, headers.get("grpc-status"), headers.get("grpc-message"), body, true);
+        return new LoadTarget.Connection() {
+          @Override
+          public void send(LoadOp op, String key, String value, LoadTarget.Completion done) {
+            byte[] k = key.getBytes(StandardCharsets.UTF_8);
+            switch (op) {
+              case PUT -> c.send(EtcdGrpc.PUT_PATH, EtcdGrpc.frame(EtcdGrpc.putRequest(k, value.getBytes(StandardCharsets.UTF_8))), put, done);
+              case GET -> c.send(EtcdGrpc.RANGE_PATH, EtcdGrpc.frame(EtcdGrpc.rangeRequest(k)), range, done);
+              case APPEND -> throw new IllegalArgumentException("etcd has no append");
+            }
+          }
+
+          @Override
+          public void close() {
+            // shared by several clients: closed with the target
+          }
+        };
+      }
+      PekkoConnection c = (PekkoConnection) shared.computeIfAbsent(index, i -> openPekko(i, true, perConnection));
       URI e = endpoint(index);
       String base = "http://" + e.getHost() + ":" + e.getPort();
       PekkoConnection.Judge put = r -> judgeGrpc(r, false);
@@ -332,7 +366,7 @@ public final class LoadTargets {
         // a trailers-only answer (an error: grpc-status in the headers), or a body without trailers
         answer = entity.getDataBytes().fold(ByteString.emptyByteString(), ByteString::concat).map(b -> new GrpcAnswer(b, List.of()));
       }
-      return answer.map(a -> orOk(status != 200 ? "HTTP " + status : a.verdict(r.getHeaders(), range)));
+      return answer.map(a -> orOk(a.verdict(status, r.getHeaders(), range)));
     }
   }
 
@@ -345,27 +379,36 @@ public final class LoadTargets {
       return new GrpcAnswer(body.concat(part.data()), trailers);
     }
 
-    /** null if {@code grpc-status} is 0 and the message decodes, else what went wrong. */
-    String verdict(Iterable<HttpHeader> headers, boolean range) {
-      Optional<String> code = header(trailers, "grpc-status").or(() -> header(headers, "grpc-status"));
-      if (code.isEmpty()) return "no grpc-status";
-      if (!code.get().equals("0")) {
-        String message = header(trailers, "grpc-message").or(() -> header(headers, "grpc-message")).map(EtcdGrpc::decodeMessage).orElse("");
-        return "grpc-status " + code.get() + (message.isEmpty() ? "" : " " + message);
-      }
-      try {
-        byte[] message = EtcdGrpc.unframe(body.toArray());
-        if (range) EtcdGrpc.decodeRangeResponse(message);
-        else EtcdGrpc.decodePutResponse(message);
-        return null;
-      } catch (IllegalArgumentException e) {
-        return "malformed answer: " + e.getMessage();
-      }
+    String verdict(int status, Iterable<HttpHeader> headers, boolean range) {
+      String code = header(trailers, "grpc-status").or(() -> header(headers, "grpc-status")).orElse(null);
+      String message = header(trailers, "grpc-message").or(() -> header(headers, "grpc-message")).orElse(null);
+      return grpcVerdict(status, code, message, body.toArray(), range);
     }
 
     private static Optional<String> header(Iterable<HttpHeader> headers, String name) {
       for (HttpHeader h : headers) if (h.is(name)) return Optional.of(h.value());
       return Optional.empty();
+    }
+  }
+
+  /**
+   * A unary gRPC answer's verdict: null if HTTP 200, {@code grpc-status} 0 (in the trailers, or
+   * the headers of a trailers-only answer) and one message that decodes; else what went wrong.
+   */
+  static String grpcVerdict(int status, String grpcStatus, String grpcMessage, byte[] body, boolean range) {
+    if (status != 200) return "HTTP " + status;
+    if (grpcStatus == null) return "no grpc-status";
+    if (!grpcStatus.equals("0")) {
+      String message = grpcMessage == null ? "" : EtcdGrpc.decodeMessage(grpcMessage);
+      return "grpc-status " + grpcStatus + (message.isEmpty() ? "" : " " + message);
+    }
+    try {
+      byte[] message = EtcdGrpc.unframe(body);
+      if (range) EtcdGrpc.decodeRangeResponse(message);
+      else EtcdGrpc.decodePutResponse(message);
+      return null;
+    } catch (IllegalArgumentException e) {
+      return "malformed answer: " + e.getMessage();
     }
   }
 

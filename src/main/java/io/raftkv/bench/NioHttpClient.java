@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A lean HTTP/1.1 client for the load benchmark: keep-alive connections, one request outstanding
- * per connection, all of them served by one I/O thread over a {@link Selector}. It does what the
+ * per connection, all of them served by one I/O thread over a {@link Selector}, which also serves
+ * the benchmark's HTTP/2 connections ({@link Http2Connection}). It does what the
  * benchmark needs and no more: a fixed request line and headers, {@code Content-Length} bodies
  * out, {@code Content-Length} or chunked bodies in (no pipelining, redirects, TLS, or
  * compression).
@@ -40,6 +41,11 @@ final class NioHttpClient implements AutoCloseable {
   @FunctionalInterface
   interface Judge {
     String verdict(int status, byte[] body);
+  }
+
+  /** What the I/O thread calls when a channel it watches is ready. */
+  interface Handler {
+    void ready(SelectionKey key);
   }
 
   private final Selector selector;
@@ -75,6 +81,28 @@ final class NioHttpClient implements AutoCloseable {
     return new Connection(new InetSocketAddress(host, port), host + ":" + port);
   }
 
+  /** An HTTP/2 (prior knowledge, plaintext) connection to {@code host:port}, opened by its first request. */
+  Http2Connection http2Connection(String host, int port) {
+    return new Http2Connection(this, new InetSocketAddress(host, port), host + ":" + port);
+  }
+
+  Duration timeout() {
+    return timeout;
+  }
+
+  Duration backoff() {
+    return backoff;
+  }
+
+  boolean closing() {
+    return closing;
+  }
+
+  /** Opens a non-blocking channel to {@code address}, watched for {@code handler}. */
+  SelectionKey register(SocketChannel channel, int ops, Handler handler) throws IOException {
+    return channel.register(selector, ops, handler);
+  }
+
   /** Closes every connection; requests still outstanding are not completed. Waits for the I/O thread. */
   @Override
   public void close() {
@@ -87,7 +115,8 @@ final class NioHttpClient implements AutoCloseable {
     }
   }
 
-  private void onLoop(Runnable r) {
+  /** Runs {@code r} on the I/O thread: now if this is it, else soon. */
+  void onLoop(Runnable r) {
     if (Thread.currentThread() == thread) {
       r.run();
     } else {
@@ -96,7 +125,8 @@ final class NioHttpClient implements AutoCloseable {
     }
   }
 
-  private void later(long delayNanos, Runnable r) {
+  /** Runs {@code r} on the I/O thread in {@code delayNanos}; call on the I/O thread. */
+  void later(long delayNanos, Runnable r) {
     timers.add(new Timer(System.nanoTime() + delayNanos, timerSeq++, r));
   }
 
@@ -109,8 +139,8 @@ final class NioHttpClient implements AutoCloseable {
         if (tasks.isEmpty()) selector.select(wait);
         else selector.selectNow();
         for (SelectionKey k : selector.selectedKeys()) {
-          Connection c = (Connection) k.attachment();
-          if (k.isValid()) c.ready(k);
+          Handler h = (Handler) k.attachment();
+          if (k.isValid()) h.ready(k);
         }
         selector.selectedKeys().clear();
         Runnable r;
@@ -149,7 +179,7 @@ final class NioHttpClient implements AutoCloseable {
   }
 
   /** One keep-alive connection; fields belong to the I/O thread. */
-  final class Connection {
+  final class Connection implements Handler {
     private final InetSocketAddress address;
     private final String hostHeader;
     private SocketChannel channel;
@@ -227,7 +257,8 @@ final class NioHttpClient implements AutoCloseable {
       }
     }
 
-    private void ready(SelectionKey k) {
+    @Override
+    public void ready(SelectionKey k) {
       try {
         if (k.isConnectable()) {
           channel.finishConnect();
@@ -355,7 +386,7 @@ final class NioHttpClient implements AutoCloseable {
 
   private record Request(byte[] head, byte[] body, Judge judge, LoadTarget.Completion done) {}
 
-  private static String describe(IOException e) {
+  static String describe(IOException e) {
     String m = e.getMessage();
     return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
   }

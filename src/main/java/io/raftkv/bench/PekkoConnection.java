@@ -201,8 +201,8 @@ final class PekkoConnection {
   }
 
   /**
-   * Closes the connection: no more requests go out, and requests still outstanding a second later
-   * fail with the connection, which is then cut.
+   * Closes the connection: no more requests go out, and requests still outstanding 200 ms later
+   * fail with the connection, which is then cut (callers close when nothing is outstanding).
    */
   void close() {
     Link l;
@@ -214,7 +214,7 @@ final class PekkoConnection {
     if (l == null) return;
     l.queue.complete();
     try {
-      l.done.toCompletableFuture().get(1, TimeUnit.SECONDS);
+      l.done.toCompletableFuture().get(200, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       l.kill.abort(new IllegalStateException("closed"));
     }

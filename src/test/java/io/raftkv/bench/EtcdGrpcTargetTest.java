@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The etcd-grpc target's HTTP/2 client against an in-JVM stand-in for etcd's KV service
+ * The etcd-grpc target's HTTP/2 clients (the benchmark's own and pekko-http's) against an in-JVM
+ * stand-in for etcd's KV service
  * (pekko-http's HTTP/2 server, plaintext with prior knowledge): requests framed and encoded as
  * etcd expects, answers with trailers and trailers-only errors told apart.
  */
@@ -98,10 +99,11 @@ class EtcdGrpcTargetTest {
   }
 
   @Test
-  void putsAndRangesAreAnsweredOverSharedAndOwnConnections() throws Exception {
+  void putsAndRangesAreAnsweredOverSharedAndOwnConnectionsByBothClients() throws Exception {
     URI endpoint = URI.create("http://127.0.0.1:" + binding.localAddress().getPort());
-    for (int connections : new int[] {0, 1}) {
-      try (LoadTarget t = LoadTargets.create("etcd-grpc", new LoadTarget.Settings(testKit.system(), List.of(endpoint), Duration.ofSeconds(5), connections, false))) {
+    for (boolean pekko : new boolean[] {false, true}) for (int connections : new int[] {0, 1}) {
+      store.clear();
+      try (LoadTarget t = LoadTargets.create("etcd-grpc", new LoadTarget.Settings(testKit.system(), List.of(endpoint), Duration.ofSeconds(5), connections, pekko))) {
         LoadTarget.Connection a = t.connect(0, 2);
         LoadTarget.Connection b = t.connect(1, 2);
         for (int i = 0; i < 5; i++) { // more than the two streams a stalled HTTP/2 client would open

@@ -86,7 +86,7 @@ class LoadCommandTest {
     assertUsage("bench", "load", "--target", "raftkv-http", "--duration", "0s");
     assertUsage("bench", "load", "--target", "raftkv-http", "--endpoints", "https://127.0.0.1:8081");
     assertUsage("bench", "load", "--target", "etcd-http", "--op", "append");
-    assertUsage("bench", "load", "--target", "raftkv-http", "--http1-client", "curl");
+    assertUsage("bench", "load", "--target", "raftkv-http", "--client", "curl");
     assertUsage("bench", "compare", "--ratio", "nothing", "x.csv");
   }
 
