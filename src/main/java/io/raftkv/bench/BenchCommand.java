@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks against a cluster of local processes.",
-    subcommands = {RecoveryCommand.class})
+    subcommands = {RecoveryCommand.class, LoadCommand.class, CompareCommand.class})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -1,0 +1,536 @@
+package io.raftkv.bench;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.pekko.http.shaded.com.twitter.hpack.Decoder;
+
+/**
+ * A lean HTTP/2 client connection (plaintext, prior knowledge; RFC 9113) for unary gRPC calls,
+ * on {@link NioHttpClient}'s I/O thread: many requests multiplexed, each a HEADERS frame and one
+ * DATA frame, each answer collected (headers, body, trailers) and judged when its stream ends.
+ *
+ * <p>Why not pekko-http's HTTP/2 client: on two cores it spent 0.6-1 ms of CPU per request (and
+ * kept C2 compiling for 10-15 s), so etcd-grpc figures measured the client. This one writes its
+ * request headers itself (HPACK literals without indexing, nothing to remember) and reads answers
+ * with the HPACK decoder that pekko-http-core carries (a copy of Twitter's), since the server's
+ * headers use Huffman coding and the dynamic table.
+ *
+ * <p>Flow control: the connection's and every stream's receive window start at 2^30 and the
+ * connection's is topped up as data arrives; sends respect the peer's connection window, initial
+ * stream window and its limit on concurrent streams (an unsigned 32-bit number), queueing what does
+ * not fit. A timed-out request is reset (RST_STREAM CANCEL) and completes at once; the connection
+ * stays. A lost connection fails every request on it; the next request opens a new one (not
+ * before the backoff after a failure to connect).
+ *
+ * <p>Threading: all state belongs to the I/O thread; {@link #send} may be called from any thread.
+ */
+final class Http2Connection implements NioHttpClient.Handler {
+  /** Judges an answer: null for success, else what went wrong. Runs on the I/O thread. */
+  @FunctionalInterface
+  interface Judge {
+    /**
+     * @param status the HTTP status
+     * @param headers response headers, then trailers (a trailer replaces a header of its name)
+     */
+    String verdict(int status, Map<String, String> headers, byte[] body);
+  }
+
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+  private static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PUSH_PROMISE = 5, PING = 6, GOAWAY = 7, WINDOW_UPDATE = 8, CONTINUATION = 9;
+  private static final int END_STREAM = 0x1, ACK = 0x1, END_HEADERS = 0x4, PADDED = 0x8, PRIORITY = 0x20;
+  private static final int OUR_WINDOW = 1 << 30;
+  private static final int MAX_FRAME = 16384; // SETTINGS_MAX_FRAME_SIZE: we keep the default
+  private static final int CANCEL = 0x8;
+  /** The largest request body: it must fit the initial stream window (RFC 9113's default). */
+  static final int MAX_BODY = 65535;
+
+  private final NioHttpClient loop;
+  private final InetSocketAddress address;
+  private final String authority;
+  private final Map<String, byte[]> headerBlocks = new HashMap<>(); // by path
+
+  private SocketChannel channel;
+  private SelectionKey key;
+  private boolean connected;
+  private long noConnectBefore;
+  private String lastFailure = "none";
+  private ByteBuffer out = ByteBuffer.allocate(64 * 1024); // write mode
+  private ByteBuffer in = ByteBuffer.allocate(64 * 1024); // write mode
+  private Decoder decoder;
+  private final Map<Integer, Stream> streams = new HashMap<>();
+  private final ArrayDeque<Stream> waiting = new ArrayDeque<>();
+  private int nextStreamId;
+  private long peerMaxStreams; // unsigned 32-bit
+  private long peerInitialWindow;
+  private int peerMaxFrame;
+  private long sendWindow; // the connection's, from the peer
+  private long receivedSinceUpdate;
+  private boolean goingAway;
+  private int continuationStream; // a header block in progress on this stream, or 0
+  private ByteArrayOutputStream headerBlock;
+  private int headerBlockFlags;
+
+  Http2Connection(NioHttpClient loop, InetSocketAddress address, String authority) {
+    this.loop = loop;
+    this.address = address;
+    this.authority = authority;
+  }
+
+  /** Calls {@code path} with {@code message} (gRPC-framed by the caller); {@code done} gets the verdict. */
+  void send(String path, byte[] body, Judge judge, LoadTarget.Completion done) {
+    loop.onLoop(() -> start(new Stream(path, body, judge, done)));
+  }
+
+  /** Closes the connection; requests outstanding are dropped uncompleted. */
+  void close() {
+    loop.onLoop(() -> {
+      streams.clear();
+      waiting.clear();
+      closeChannel();
+    });
+  }
+
+  private void start(Stream s) {
+    if (loop.closing()) return;
+    if (channel == null && !open()) {
+      loop.later(loop.backoff().toNanos(), () -> complete(s, "no connection (" + lastFailure + ")"));
+      return;
+    }
+    s.connection = channel;
+    loop.later(loop.timeout().toNanos(), () -> timedOut(s));
+    waiting.add(s);
+    if (connected) drain();
+  }
+
+  private void timedOut(Stream s) {
+    if (s.done) return;
+    if (s.id != 0 && streams.remove(s.id) != null && channel == s.connection) {
+      frame(RST_STREAM, 0, s.id, 4).putInt(CANCEL);
+      flush();
+    }
+    waiting.remove(s);
+    complete(s, "timeout after " + loop.timeout().toMillis() + " ms");
+  }
+
+  private boolean open() {
+    if (System.nanoTime() - noConnectBefore < 0) return false;
+    try {
+      channel = SocketChannel.open();
+      channel.configureBlocking(false);
+      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      connected = channel.connect(address);
+      key = loop.register(channel, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, this);
+    } catch (IOException e) {
+      lastFailure = NioHttpClient.describe(e);
+      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
+      closeChannel();
+      return false;
+    }
+    decoder = new Decoder(64 * 1024, 4096);
+    nextStreamId = 1;
+    peerMaxStreams = 100; // until the peer's SETTINGS say otherwise (RFC 9113 recommends >= 100)
+    peerInitialWindow = 65535;
+    peerMaxFrame = 16384;
+    sendWindow = 65535;
+    receivedSinceUpdate = 0;
+    goingAway = false;
+    continuationStream = 0;
+    out.clear();
+    in.clear();
+    // preface, SETTINGS (no push; stream windows of 2^30), the connection window raised to 2^30
+    out.put(PREFACE);
+    frame(SETTINGS, 0, 0, 12).putShort((short) 2).putInt(0).putShort((short) 4).putInt(OUR_WINDOW);
+    frame(WINDOW_UPDATE, 0, 0, 4).putInt(OUR_WINDOW - 65535);
+    if (connected) flush();
+    return true;
+  }
+
+  @Override
+  public void ready(SelectionKey k) {
+    try {
+      if (k.isConnectable()) {
+        channel.finishConnect();
+        connected = true;
+        k.interestOps(SelectionKey.OP_READ);
+        drain();
+        return;
+      }
+      if (k.isWritable()) flush();
+      if (k.isReadable()) read();
+    } catch (IOException e) {
+      broken(NioHttpClient.describe(e), !connected);
+    }
+  }
+
+  /** Starts the waiting requests that fit the peer's stream limit and windows. */
+  private void drain() {
+    while (!waiting.isEmpty() && !goingAway) {
+      Stream s = waiting.peek();
+      if (s.body.length > MAX_BODY) {
+        waiting.poll();
+        complete(s, "a request body over " + MAX_BODY + " bytes (this client sends each in one stream window)");
+        continue;
+      }
+      if (streams.size() >= peerMaxStreams || s.body.length > sendWindow || s.body.length > peerInitialWindow) break;
+      if (nextStreamId < 0) { // 2^31 streams used: a new connection starts over
+        goingAway = true;
+        break;
+      }
+      waiting.poll();
+      s.id = nextStreamId;
+      nextStreamId += 2;
+      streams.put(s.id, s);
+      byte[] block = headerBlocks.computeIfAbsent(s.path, this::headerBlock);
+      frame(HEADERS, END_HEADERS, s.id, block.length).put(block);
+      for (int at = 0; ; at += peerMaxFrame) { // DATA frames no larger than the peer allows
+        int n = (int) Math.min(peerMaxFrame, s.body.length - at);
+        boolean last = at + n >= s.body.length;
+        frame(DATA, last ? END_STREAM : 0, s.id, n).put(s.body, at, n);
+        if (last) break;
+      }
+      sendWindow -= s.body.length;
+    }
+    if (goingAway && streams.isEmpty() && !waiting.isEmpty()) {
+      // the server is closing this connection: the waiting requests go on a new one
+      closeChannel();
+      ArrayDeque<Stream> again = new ArrayDeque<>(waiting);
+      waiting.clear();
+      for (Stream s : again) restart(s);
+      return;
+    }
+    flush();
+  }
+
+  private void restart(Stream s) {
+    if (channel == null && !open()) {
+      loop.later(loop.backoff().toNanos(), () -> complete(s, "no connection (" + lastFailure + ")"));
+      return;
+    }
+    s.connection = channel;
+    s.id = 0;
+    waiting.add(s);
+    if (connected) drain();
+  }
+
+  /**
+   * The request's header block: :method POST, :scheme http (static-table entries 3 and 6),
+   * :path, :authority, content-type (static names 4, 1, 31) and te, as literals without
+   * indexing and without Huffman coding.
+   */
+  private byte[] headerBlock(String path) {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.write(0x83);
+    b.write(0x86);
+    literal(b, 4, path);
+    literal(b, 1, authority);
+    literal(b, 31, "application/grpc");
+    b.write(0x00);
+    string(b, "te");
+    string(b, "trailers");
+    return b.toByteArray();
+  }
+
+  static void literal(ByteArrayOutputStream b, int nameIndex, String value) {
+    integer(b, 0x00, 4, nameIndex);
+    string(b, value);
+  }
+
+  static void string(ByteArrayOutputStream b, String s) {
+    byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
+    integer(b, 0x00, 7, bytes.length); // H = 0: no Huffman
+    b.writeBytes(bytes);
+  }
+
+  /** HPACK's integer with an {@code n}-bit prefix after the bits of {@code first}. */
+  static void integer(ByteArrayOutputStream b, int first, int n, int v) {
+    int max = (1 << n) - 1;
+    if (v < max) {
+      b.write(first | v);
+      return;
+    }
+    b.write(first | max);
+    v -= max;
+    while (v >= 128) {
+      b.write((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    b.write(v);
+  }
+
+  /** Appends a frame header and makes room for {@code length} payload bytes; returns the buffer to put them in. */
+  private ByteBuffer frame(int type, int flags, int stream, int length) {
+    if (out.remaining() < 9 + length) {
+      ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + 9 + length));
+      out.flip();
+      bigger.put(out);
+      out = bigger;
+    }
+    out.put((byte) (length >>> 16)).put((byte) (length >>> 8)).put((byte) length);
+    out.put((byte) type).put((byte) flags).putInt(stream & 0x7fffffff);
+    return out;
+  }
+
+  private void flush() {
+    if (channel == null || !connected) return;
+    try {
+      out.flip();
+      channel.write(out);
+      out.compact();
+      key.interestOps(out.position() > 0 ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+    } catch (IOException e) {
+      broken(NioHttpClient.describe(e), false);
+    }
+  }
+
+  private void read() throws IOException {
+    while (channel != null) {
+      if (!in.hasRemaining()) {
+        broken("a frame larger than " + in.capacity() + " bytes", false);
+        return;
+      }
+      int n = channel.read(in);
+      if (n < 0) {
+        broken("connection closed by the server", false);
+        return;
+      }
+      if (n == 0) break;
+      in.flip();
+      while (channel != null && in.remaining() >= 9) {
+        int length = ((in.get(in.position()) & 0xff) << 16) | ((in.get(in.position() + 1) & 0xff) << 8) | (in.get(in.position() + 2) & 0xff);
+        if (length > MAX_FRAME) {
+          broken("a frame of " + length + " bytes, above our SETTINGS_MAX_FRAME_SIZE", false);
+          return;
+        }
+        if (in.remaining() < 9 + length) break;
+        in.get(); // length, read above
+        in.get();
+        in.get();
+        int type = in.get() & 0xff;
+        int flags = in.get() & 0xff;
+        int stream = in.getInt() & 0x7fffffff;
+        byte[] payload = new byte[length];
+        in.get(payload);
+        String error = onFrame(type, flags, stream, payload);
+        if (error != null) {
+          broken(error, false);
+          return;
+        }
+      }
+      if (channel == null) return;
+      in.compact();
+    }
+    flush();
+  }
+
+  /** Handles one frame; null, or a connection error. */
+  private String onFrame(int type, int flags, int stream, byte[] p) {
+    if (continuationStream != 0 && (type != CONTINUATION || stream != continuationStream)) return "a header block interrupted by frame type " + type;
+    switch (type) {
+      case DATA -> {
+        receivedSinceUpdate += p.length;
+        if (receivedSinceUpdate >= OUR_WINDOW / 2) {
+          frame(WINDOW_UPDATE, 0, 0, 4).putInt((int) receivedSinceUpdate);
+          receivedSinceUpdate = 0;
+        }
+        Stream s = streams.get(stream);
+        if (s != null) {
+          int start = 0;
+          int end = p.length;
+          if ((flags & PADDED) != 0) {
+            if (p.length < 1 || (p[0] & 0xff) >= p.length) return "bad DATA padding";
+            start = 1;
+            end = p.length - (p[0] & 0xff);
+          }
+          s.data.write(p, start, end - start);
+          if ((flags & END_STREAM) != 0) ended(s);
+        }
+      }
+      case HEADERS -> {
+        int start = 0;
+        int end = p.length;
+        if ((flags & PADDED) != 0) {
+          if (p.length < 1) return "bad HEADERS padding";
+          start = 1;
+          end = p.length - (p[0] & 0xff);
+        }
+        if ((flags & PRIORITY) != 0) start += 5;
+        if (start > end) return "bad HEADERS frame";
+        headerBlock = new ByteArrayOutputStream();
+        headerBlock.write(p, start, end - start);
+        headerBlockFlags = flags;
+        if ((flags & END_HEADERS) != 0) return headersDone(stream);
+        continuationStream = stream;
+      }
+      case CONTINUATION -> {
+        if (continuationStream == 0) return "CONTINUATION without HEADERS";
+        headerBlock.write(p, 0, p.length);
+        if ((flags & END_HEADERS) != 0) {
+          continuationStream = 0;
+          return headersDone(stream);
+        }
+      }
+      case RST_STREAM -> {
+        Stream s = streams.remove(stream);
+        if (s != null) complete(s, "stream reset by the server (error " + (p.length >= 4 ? ByteBuffer.wrap(p).getInt() : -1) + ")");
+        drain();
+      }
+      case SETTINGS -> {
+        if ((flags & ACK) != 0) return null;
+        if (p.length % 6 != 0) return "bad SETTINGS length";
+        ByteBuffer b = ByteBuffer.wrap(p);
+        while (b.hasRemaining()) {
+          int id = b.getShort() & 0xffff;
+          long value = b.getInt() & 0xffffffffL;
+          if (id == 3) peerMaxStreams = value;
+          else if (id == 4) {
+            if (value > Integer.MAX_VALUE) return "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1";
+            peerInitialWindow = value;
+          } else if (id == 5) {
+            if (value < 16384 || value > 16777215) return "bad SETTINGS_MAX_FRAME_SIZE " + value;
+            peerMaxFrame = (int) value;
+          }
+        }
+        frame(SETTINGS, ACK, 0, 0);
+        drain();
+      }
+      case PING -> {
+        if ((flags & ACK) == 0) frame(PING, ACK, 0, p.length).put(p);
+      }
+      case GOAWAY -> {
+        int last = p.length >= 4 ? ByteBuffer.wrap(p).getInt() & 0x7fffffff : 0;
+        goingAway = true;
+        for (Stream s : streams.values().toArray(new Stream[0])) {
+          if (s.id > last) {
+            streams.remove(s.id);
+            restart(s);
+          }
+        }
+        drain();
+      }
+      case WINDOW_UPDATE -> {
+        if (p.length != 4) return "bad WINDOW_UPDATE length";
+        if (stream == 0) {
+          sendWindow += ByteBuffer.wrap(p).getInt() & 0x7fffffff;
+          drain();
+        }
+      }
+      case PUSH_PROMISE -> {
+        return "PUSH_PROMISE although push was disabled";
+      }
+      default -> {
+        // PRIORITY and unknown frame types are ignored (RFC 9113 §4.1, §5.5)
+      }
+    }
+    return null;
+  }
+
+  /** A whole header block of {@code stream}: decoded in order (HPACK's table is the connection's), whoever it was for. */
+  private String headersDone(int stream) {
+    Map<String, String> fields = new HashMap<>();
+    try {
+      decoder.decode(new ByteArrayInputStream(headerBlock.toByteArray()), (name, value, parsed, sensitive) -> {
+        fields.put(name, value);
+        return value;
+      });
+      if (decoder.endHeaderBlock()) return "response headers too large";
+    } catch (IOException e) {
+      return "HPACK: " + e.getMessage();
+    }
+    headerBlock = null;
+    Stream s = streams.get(stream);
+    if (s == null) return null; // timed out and reset: nobody waits
+    if (s.status < 0) {
+      String status = fields.remove(":status");
+      try {
+        s.status = status == null ? 0 : Integer.parseInt(status);
+      } catch (NumberFormatException e) {
+        s.status = 0;
+      }
+    }
+    s.headers.putAll(fields);
+    if ((headerBlockFlags & END_STREAM) != 0) ended(s);
+    return null;
+  }
+
+  private void ended(Stream s) {
+    streams.remove(s.id);
+    if (s.done) return;
+    String verdict;
+    try {
+      verdict = s.judge.verdict(s.status, s.headers, s.data.toByteArray());
+    } catch (RuntimeException e) {
+      verdict = "unreadable answer: " + e;
+    }
+    complete(s, verdict);
+    drain();
+  }
+
+  private void broken(String why, boolean connectFailure) {
+    if (connectFailure) {
+      lastFailure = why;
+      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
+    }
+    closeChannel();
+    Stream[] failed = streams.values().toArray(new Stream[0]);
+    Stream[] queued = waiting.toArray(new Stream[0]);
+    streams.clear();
+    waiting.clear();
+    for (Stream s : failed) complete(s, connectFailure ? "no connection (" + why + ")" : "connection lost: " + why);
+    for (Stream s : queued) complete(s, connectFailure ? "no connection (" + why + ")" : "connection lost: " + why);
+  }
+
+  private void closeChannel() {
+    if (channel != null) {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        // closing anyway
+      }
+    }
+    channel = null;
+    key = null;
+    connected = false;
+  }
+
+  private void complete(Stream s, String error) {
+    if (s.done) return;
+    s.done = true;
+    try {
+      s.completion.completed(error);
+    } catch (RuntimeException e) {
+      System.err.println("load benchmark: a request's completion failed: " + e);
+      e.printStackTrace();
+    }
+  }
+
+  /** One request and its answer so far. */
+  private static final class Stream {
+    final String path;
+    final byte[] body;
+    final Judge judge;
+    final LoadTarget.Completion completion;
+    final Map<String, String> headers = new HashMap<>();
+    final ByteArrayOutputStream data = new ByteArrayOutputStream(64);
+    SocketChannel connection; // the connection it was sent on
+    int id;
+    int status = -1;
+    boolean done;
+
+    Stream(String path, byte[] body, Judge judge, LoadTarget.Completion completion) {
+      this.path = path;
+      this.body = body;
+      this.judge = judge;
+      this.completion = completion;
+    }
+  }
+}

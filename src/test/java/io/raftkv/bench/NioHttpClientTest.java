@@ -1,0 +1,43 @@
+package io.raftkv.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The benchmark's HTTP/1.1 response parser, fed whole and cut at every byte. */
+class NioHttpClientTest {
+  private static List<String> parse(String stream, int cut) {
+    return NioHttpClient.parseAll(stream.getBytes(StandardCharsets.ISO_8859_1), cut);
+  }
+
+  @Test
+  void contentLengthAndChunkedBodiesAndInterimAnswers() {
+    String s =
+        "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 13\r\nContent-Type: application/json\r\n\r\n{\"version\":1}"
+            + "HTTP/1.1 404 Not Found\r\ncontent-length: 20\r\n\r\n{\"error\":\"ErrNoKey\"}"
+            + "HTTP/1.1 100 Continue\r\n\r\n"
+            + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: x\r\n\r\n"
+            + "HTTP/1.1 204 No Content\r\n\r\n"
+            + "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    List<String> expected = List.of("200 {\"version\":1}", "404 {\"error\":\"ErrNoKey\"}", "200 hello, world", "204 ", "503 ");
+    for (int cut = 1; cut <= s.length(); cut++) assertEquals(expected, parse(s, cut), "cut every " + cut + " bytes");
+  }
+
+  @Test
+  void malformedAnswersAreErrors() {
+    assertEquals(List.of("error: status line 'SSH-2.0-OpenSSH'"), parse("SSH-2.0-OpenSSH\r\n", 100));
+    assertEquals(List.of("error: Content-Length 'ten'"), parse("HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", 100));
+    assertEquals(List.of("error: chunk size 'zz'"), parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100));
+  }
+
+  @Test
+  void aBodyWithoutLengthEndsWithTheConnection() {
+    NioHttpClient.ResponseParser p = new NioHttpClient.ResponseParser();
+    assertEquals(null, p.feed(java.nio.ByteBuffer.wrap("HTTP/1.0 200 OK\r\n\r\npartial".getBytes(StandardCharsets.ISO_8859_1))));
+    assertEquals(true, p.endsAtClose());
+    assertEquals(true, p.closeAfter());
+    assertEquals("partial", new String(p.body(), StandardCharsets.ISO_8859_1));
+  }
+}
