@@ -92,7 +92,7 @@ class LoadBenchmarkTest {
     Path json = dir.resolve("append.json");
     String[] r =
         run("bench", "load", "--target", "raftkv-http", "--endpoints", endpoints(), "--op", "append", "--clients", "2",
-            "--duration", "500ms", "--warmup", "0s", "--keys", "10", "--value-size", "8", "--quiet", "--json", json.toString());
+            "--duration", "2s", "--warmup", "0s", "--keys", "10", "--value-size", "8", "--quiet", "--json", json.toString());
     assertEquals("0", r[0], r[1] + r[2]);
     JsonNode run = new ObjectMapper().readTree(json.toFile()).get(0);
     assertEquals("append", run.get("workload").asText());
