@@ -12,7 +12,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -23,7 +22,6 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
-import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -77,7 +75,7 @@ public final class LoadTargets {
   private abstract static class Base implements LoadTarget {
     final LoadTarget.Settings settings;
     private final List<Runnable> opened = new ArrayList<>();
-    private NioHttpClient nio; // guarded by this; made by the first HTTP/1.1 connection
+    private NioHttpClient nio; // guarded by this; started by the first connection of the benchmark's own clients
 
     Base(LoadTarget.Settings settings) {
       this.settings = settings;
