@@ -2,6 +2,7 @@ package io.raftkv.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -23,20 +24,27 @@ import picocli.CommandLine.Spec;
     name = "raftkv",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    description = "A linearizable replicated key/value store: run a cluster (demo, node) or talk to one over HTTP.",
-    subcommands = {
-      DemoCommand.class,
-      NodeCommand.class,
-      GetCommand.class,
-      PutCommand.class,
-      AppendCommand.class,
-      DeleteCommand.class,
-      StatusCommand.class,
-      TransferLeaderCommand.class,
-      io.raftkv.bench.BenchCommand.class,
-      CommandLine.HelpCommand.class
-    })
+    description = "A linearizable replicated key/value store: run a cluster (demo, node) or talk to one over HTTP.")
 public final class Main implements Callable<Integer> {
+  /**
+   * The subcommands, in the order the usage lists them. Registered by {@link #commandLine(String...)}
+   * rather than in the annotation: picocli builds the model of every registered command up front
+   * (reflection, annotation proxies, the client commands' JSON mapper), which costs a node about
+   * half a second of CPU at start-up for commands it never runs.
+   */
+  private static final List<Class<?>> SUBCOMMANDS =
+      List.of(
+          DemoCommand.class,
+          NodeCommand.class,
+          GetCommand.class,
+          PutCommand.class,
+          AppendCommand.class,
+          DeleteCommand.class,
+          StatusCommand.class,
+          TransferLeaderCommand.class,
+          io.raftkv.bench.BenchCommand.class,
+          CommandLine.HelpCommand.class);
+
   static final String COMMON_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
 
   public static final int OK = 0;
@@ -53,7 +61,7 @@ public final class Main implements Callable<Integer> {
     // Before anything touches CompletableFuture: see Stages. With fewer than two common-pool
     // threads the JDK runs async callbacks (Pekko's ask, pipeToSelf) on a new thread each.
     if (System.getProperty(COMMON_PARALLELISM) == null) System.setProperty(COMMON_PARALLELISM, "4");
-    System.exit(commandLine().execute(args));
+    System.exit(commandLine(args).execute(args));
   }
 
   /**
@@ -61,9 +69,30 @@ public final class Main implements Callable<Integer> {
    * {@link #SOFTWARE}, in every subcommand. Tests capture output with {@code setOut}/{@code setErr}.
    */
   public static CommandLine commandLine() {
+    return commandLine(new String[0]);
+  }
+
+  /**
+   * The command line for running {@code args}: when they start with a subcommand's name, only that
+   * subcommand is registered (usage, help and errors for it read the same); otherwise all are, for
+   * the top-level usage, {@code help} and the unknown-command error.
+   */
+  static CommandLine commandLine(String... args) {
     CommandLine cl = new CommandLine(new Main());
+    Class<?> only = args.length > 0 ? subcommandNamed(args[0]) : null;
+    for (Class<?> c : SUBCOMMANDS) {
+      if (only == null || c == only) cl.addSubcommand(c);
+    }
     configure(cl);
     return cl;
+  }
+
+  private static Class<?> subcommandNamed(String name) {
+    if (name.equals("help")) return null; // help lists the others
+    for (Class<?> c : SUBCOMMANDS) {
+      if (c.getAnnotation(Command.class).name().equals(name)) return c;
+    }
+    return null;
   }
 
   private static void configure(CommandLine cl) {

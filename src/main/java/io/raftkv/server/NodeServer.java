@@ -13,7 +13,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -113,14 +115,23 @@ public final class NodeServer implements AutoCloseable {
    */
   public static NodeServer start(Settings s) {
     long t0 = System.nanoTime();
-    FileStorage storage;
-    try {
-      storage = FileStorage.open(s.dataDir());
-    } catch (RuntimeException e) { // CorruptStorageException, UncheckedIOException, a held lock
-      throw new IllegalStateException("node " + s.id() + " cannot use " + s.dataDir() + ": " + e.getMessage(), e);
-    }
-    long tStorage = System.nanoTime();
+    warmUpTls();
+    // The storage recovers (reads and checks the log) on a thread of its own while this one starts
+    // the ActorSystem: on a free core the two overlap.
+    CompletableFuture<FileStorage> opening = new CompletableFuture<>();
+    Thread opener =
+        new Thread(
+            () -> {
+              try {
+                opening.complete(FileStorage.open(s.dataDir()));
+              } catch (Throwable e) { // CorruptStorageException, UncheckedIOException, a held lock
+                opening.completeExceptionally(e);
+              }
+            },
+            "raftkv-storage-open-" + s.id());
+    opener.start();
     ActorSystem<Void> system = null;
+    FileStorage storage = null;
     try {
       List<String> seeds = new ArrayList<>();
       List<String> paths = new ArrayList<>();
@@ -130,6 +141,12 @@ public final class NodeServer implements AutoCloseable {
       }
       system = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, NodeConfig.cluster(s.self().host(), s.self().port(), seeds));
       long tSystem = System.nanoTime();
+      try {
+        storage = opening.join();
+      } catch (CompletionException e) {
+        throw new StorageUnusable(e.getCause());
+      }
+      long tStorage = System.nanoTime();
       int n = s.members().size();
       RaftPeer.Settings raft =
           new RaftPeer.Settings(s.id(), n, RaftConfig.production(), Duration.ofMillis(10), System.nanoTime() ^ ((long) s.id() << 32));
@@ -156,9 +173,9 @@ public final class NodeServer implements AutoCloseable {
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();
       log.info(
-          "n{} serves HTTP on {} (data in {}); started in {} ms: storage {} ms, ActorSystem {} ms, node and HTTP {} ms;"
+          "n{} serves HTTP on {} (data in {}); started in {} ms: ActorSystem {} ms, then storage {} ms more, node and HTTP {} ms;"
               + " process CPU so far {} ms",
-          s.id(), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tStorage - t0), ms(tSystem - tStorage), ms(tHttp - tSystem),
+          s.id(), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tSystem - t0), ms(tStorage - tSystem), ms(tHttp - tStorage),
           ProcessHandle.current().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L));
       return new NodeServer(s, system, storage, node, binding, watch);
     } catch (Exception e) {
@@ -166,9 +183,42 @@ public final class NodeServer implements AutoCloseable {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().join();
       }
-      storage.close();
+      if (storage == null) storage = opening.exceptionally(x -> null).join();
+      if (storage != null) storage.close();
+      if (e instanceof StorageUnusable u) {
+        throw new IllegalStateException("node " + s.id() + " cannot use " + s.dataDir() + ": " + u.getCause().getMessage(), u.getCause());
+      }
       throw new IllegalStateException("node " + s.id() + " failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /** The storage could not be opened; carries its reason. */
+  private static final class StorageUnusable extends RuntimeException {
+    StorageUnusable(Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+    }
+  }
+
+  /**
+   * Starts initializing the JDK's default SSLContext on a daemon thread. pekko-http's plain-HTTP
+   * server needs it (pekko-stream's TLSPlacebo takes a dummy session from it), and its set-up
+   * (the JSSE provider, cipher suites, the CA certificates) is about 0.2 s of one core; begun here,
+   * it overlaps the ActorSystem's start. JDK classes only: nothing here can wait for a class the
+   * starting thread is initializing. A failure is left for pekko-http to report.
+   */
+  private static void warmUpTls() {
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                SSLContext.getDefault().createSSLEngine().getSession();
+              } catch (Exception | LinkageError e) {
+                // pekko-http fails the bind with the same error
+              }
+            },
+            "raftkv-tls-warm-up");
+    t.setDaemon(true);
+    t.start();
   }
 
   private static long ms(long nanos) {

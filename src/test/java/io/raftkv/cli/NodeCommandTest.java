@@ -12,6 +12,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,12 +25,26 @@ class NodeCommandTest {
   private record Run(int code, String err) {}
 
   private static Run run(String... args) {
-    CommandLine cl = Main.commandLine();
+    CommandLine cl = Main.commandLine(args); // as Main.main builds it: the node command alone
     StringWriter err = new StringWriter();
     cl.setErr(new PrintWriter(err));
     cl.setOut(new PrintWriter(new StringWriter()));
     int code = cl.execute(args);
     return new Run(code, err.toString());
+  }
+
+  @Test
+  void aSubcommandRunsWithOnlyItsOwnModelAndReadsTheSame() {
+    CommandLine node = Main.commandLine("node", "--id", "0");
+    assertEquals(Set.of("node"), node.getSubcommands().keySet());
+    StringWriter usage = new StringWriter();
+    node.getSubcommands().get("node").usage(new PrintWriter(usage));
+    assertTrue(usage.toString().startsWith("Usage: raftkv node "), usage.toString());
+    // help, no command and an unknown one see every subcommand
+    Set<String> all = Main.commandLine().getSubcommands().keySet();
+    assertTrue(all.containsAll(Set.of("demo", "node", "get", "put", "bench", "help")), all.toString());
+    assertEquals(all, Main.commandLine("help", "node").getSubcommands().keySet());
+    assertEquals(all, Main.commandLine("frobnicate").getSubcommands().keySet());
   }
 
   @Test
