@@ -50,23 +50,18 @@ final class DemoCommand implements Callable<Integer> {
     List<NodeServer.Member> members = new ArrayList<>();
     for (int i = 0; i < nodes; i++) members.add(new NodeServer.Member(host, clusterPort + i, host, httpPort + i));
     List<NodeServer> servers = new ArrayList<>();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook =
-        new Thread(
-            () -> {
-              for (NodeServer s : servers) s.stop();
-              stopped.countDown();
-            },
-            "raftkv-demo-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    // Each node stops on the JVM's shutdown (Ctrl-C), all of them at once.
+    CountDownLatch stopped = new CountDownLatch(nodes);
     for (int i = 0; i < nodes; i++) {
       NodeServer.Settings s =
           new NodeServer.Settings("kv", i, members, dataDir.resolve("node-" + i), 8 << 20, HttpApi.Limits.defaults());
       try {
-        servers.add(NodeServer.start(s));
+        NodeServer server = NodeServer.start(s);
+        server.stopOnJvmShutdown(stopped::countDown);
+        servers.add(server);
       } catch (IllegalStateException e) {
         spec.commandLine().getErr().println("raftkv demo: " + e.getMessage());
-        return Main.NOT_STARTED; // the shutdown hook stops the nodes already started
+        return Main.NOT_STARTED; // the exit runs the hooks, which stop the nodes already started
       }
     }
     out.println("raftkv demo: " + nodes + " nodes, data under " + dataDir.toAbsolutePath());

@@ -75,10 +75,7 @@ final class NodeCommand implements Callable<Integer> {
         + settings.self().httpEndpoint() + ", cluster on " + settings.self().seedAddress() + ", data in " + settings.dataDir().toAbsolutePath());
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.stop();
-      stopped.countDown();
-    }, "raftkv-node-shutdown"));
+    server.stopOnJvmShutdown(stopped::countDown);
     // A node that no longer serves must not linger: exit so that a supervisor restarts it. From a
     // thread of its own: the callback runs on one of the system's threads.
     server.failed().thenAccept(reason -> new Thread(() -> {

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -274,9 +275,9 @@ public final class NodeServer implements AutoCloseable {
   /**
    * Hands leadership to an up-to-date follower if this node leads (waiting at most {@link
    * #STOP_TRANSFER_TIMEOUT}), then stops serving HTTP, leaves the cluster, stops the actors and
-   * closes the storage.
+   * closes the storage. Idempotent; a second caller waits for the first to finish.
    */
-  public void stop() {
+  public synchronized void stop() {
     watch.stopRequested = true;
     boolean serving = !watch.failure.isDone();
     if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
@@ -304,6 +305,20 @@ public final class NodeServer implements AutoCloseable {
   @Override
   public void close() {
     stop();
+  }
+
+  /**
+   * Stops this node (as {@link #stop()} does), then runs {@code then}, when the JVM shuts down
+   * (SIGTERM, Ctrl-C). The hook goes through the ActorSystem's {@link CoordinatedShutdown}: Artery's
+   * own JVM hook waits for such hooks before it closes the transport, so the leadership transfer and
+   * the cluster leave still reach the other nodes. (A plain JVM hook races Artery's, which closed the
+   * transport at once: the transfer never arrived and the stopping node stayed a member, Up.)
+   */
+  public void stopOnJvmShutdown(Runnable then) {
+    CoordinatedShutdown.get(system).addJvmShutdownHook(() -> {
+      stop();
+      then.run();
+    });
   }
 
   /**
