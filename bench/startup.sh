@@ -5,37 +5,22 @@
 #   3. one node SIGTERMed and restarted into the running cluster -> its first GET (through Raft)
 # Times are from the moment the processes were started. Usage (after `mvn -B -q package -DskipTests`):
 #   bench/startup.sh [--plain] [JAR]
-# By default the nodes run with the start-up options docs/deployment.md recommends (class-data
-# sharing from an archive made by a training run first, C1 only, serial GC); --plain runs bare
-# `java -jar`. Node logs (with timestamps) stay in the printed work directory.
+# By default the nodes run through bin/raftkv (class-data sharing from an archive made by a
+# training run first, C1 only, serial GC: docs/deployment.md); --plain runs bare `java -jar`.
+# Node logs (with timestamps) stay in the printed work directory.
 set -euo pipefail
 plain=false
 if [[ ${1:-} == --plain ]]; then plain=true; shift; fi
 jar=${1:-target/raftkv.jar}
 work=$(mktemp -d /tmp/raftkv-startup.XXXXXX)
 pids=()
-java_opts=()
+launch=(java -jar "$jar")
 if ! $plain; then
-  jsa="${jar%.jar}.jsa"
-  if [[ ! -f $jsa || $jsa -ot $jar ]]; then
-    echo "training run for the class-data archive $jsa ..."
-    rm -f "$jsa"
-    tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    cport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    java -XX:ArchiveClassesAtExit="$jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -jar "$jar" demo --nodes 1 \
-      --http-port "$tport" --cluster-port "$cport" --data-dir "$work/train" >"$work/train.log" 2>&1 &
-    tp=$!
-    for _ in $(seq 600); do grep -q "Ctrl-C" "$work/train.log" && break; sleep 0.1; done
-    for _ in $(seq 100); do
-      [[ $(curl -s -o /dev/null -w '%{http_code}' -m 2 -X PUT -d '{"value":"t"}' "http://127.0.0.1:$tport/v1/kv/t") == 200 ]] && break
-      sleep 0.1
-    done
-    curl -s -o /dev/null -m 2 "http://127.0.0.1:$tport/v1/kv/t" || true
-    kill -TERM $tp; wait $tp || true
-  fi
-  java_opts=(-XX:SharedArchiveFile="$jsa" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
+  jar=$(cd "$(dirname "$jar")" && pwd)/$(basename "$jar")
+  launch=(env RAFTKV_JAR="$jar" "$(dirname "${BASH_SOURCE[0]}")/../bin/raftkv")
+  echo "class-data archive: $("${launch[@]}" startup-archive "$jar")"
 fi
-echo "java options: ${java_opts[*]:-(none)}"
+echo "node command: ${launch[*]} node ..."
 
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -54,7 +39,7 @@ done
 now_ms() { date +%s%3N; }
 
 start_node() { # id
-  java "${java_opts[@]}" -jar "$jar" node --id "$1" --members "$members" --data-dir "$work/data-$1" \
+  "${launch[@]}" node --id "$1" --members "$members" --data-dir "$work/data-$1" \
     >>"$work/node-$1.log" 2>&1 &
   pids[$1]=$!
 }

@@ -1,5 +1,6 @@
 package io.raftkv.bench;
 
+import io.raftkv.cli.StartupArchive;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -57,25 +58,30 @@ public final class NodeProcesses implements AutoCloseable {
   public static IntFunction<List<String>> raftkvNode(List<String> members, Path dataRoot) {
     String java = ProcessHandle.current().info().command().orElse("java");
     String classpath = System.getProperty("java.class.path");
-    return id ->
-        List.of(
-            java,
-            "-Xmx256m",
-            // start-up flags recommended in docs/deployment.md: C1 only and the serial collector
-            // roughly halve the CPU three JVMs starting at once need on two cores
-            "-XX:TieredStopAtLevel=1",
-            "-XX:+UseSerialGC",
-            "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
-            "-cp",
-            classpath,
-            "io.raftkv.cli.Main",
-            "node",
-            "--id",
-            Integer.toString(id),
-            "--members",
-            String.join(",", members),
-            "--data-dir",
-            dataRoot.resolve("node-" + id).toString());
+    // the start-up options docs/deployment.md recommends; the class-data archive only when run
+    // from the jar (bench recovery), as the JVM archives no classes from directories
+    List<String> jvm = StartupArchive.nodeOptions(classpath);
+    return id -> {
+      List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m"));
+      cmd.addAll(jvm);
+      cmd.addAll(
+          List.of(
+              "-Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
+              // the node's INFO lines (roles, transfers, stops) also where a logback-test.xml is
+              // on the class path, as under mvn test
+              "-Draftkv.log=INFO",
+              "-cp",
+              classpath,
+              "io.raftkv.cli.Main",
+              "node",
+              "--id",
+              Integer.toString(id),
+              "--members",
+              String.join(",", members),
+              "--data-dir",
+              dataRoot.resolve("node-" + id).toString()));
+      return cmd;
+    };
   }
 
   public int size() {

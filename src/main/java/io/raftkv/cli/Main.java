@@ -42,6 +42,7 @@ public final class Main implements Callable<Integer> {
           DeleteCommand.class,
           StatusCommand.class,
           TransferLeaderCommand.class,
+          StartupArchiveCommand.class,
           io.raftkv.bench.BenchCommand.class,
           CommandLine.HelpCommand.class);
 

@@ -19,6 +19,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three node JVMs (the {@code raftkv node} command, started from the built classes by {@link
  * NodeProcesses}) on loopback
  * with FileStorage: concurrent HTTP clients while the leader and then a follower are killed with
- * SIGKILL and restarted, then a graceful stop and restart of all. Afterwards every acknowledged
+ * SIGKILL and restarted, the leader stopped with SIGTERM (it hands leadership on) and restarted,
+ * then a graceful stop and restart of all. Afterwards every acknowledged
  * append is in its key exactly once, every acknowledged put's version is reached, and the whole
  * recorded history is linearizable.
  */
@@ -95,6 +97,17 @@ class MultiProcessClusterTest {
       kill(follower);
       Thread.sleep(3000);
       start(follower);
+      awaitAllUp(Duration.ofSeconds(60));
+      Thread.sleep(2000);
+      leader = awaitLeader(Duration.ofSeconds(30));
+      System.out.println("SIGTERM leader n" + leader);
+      nodes.terminate(leader);
+      nodes.awaitExit(leader, 30); // throws if still running
+      String stopped = Files.readString(nodes.log(leader));
+      assertTrue(
+          stopped.contains("n" + leader + " handed leadership to"),
+          "a leader stopped with SIGTERM hands leadership on first; " + dumpLogs());
+      start(leader);
       awaitAllUp(Duration.ofSeconds(60));
       Thread.sleep(2000);
     } finally {
