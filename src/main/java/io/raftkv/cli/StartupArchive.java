@@ -105,8 +105,9 @@ public final class StartupArchive {
     Process node = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("node.log").toFile()).start();
     try {
       String url = "http://127.0.0.1:" + ports[1] + "/v1/kv/training";
-      serve(node, HttpRequest.newBuilder(URI.create(url)).PUT(HttpRequest.BodyPublishers.ofString("{\"value\":\"t\"}")));
-      serve(node, HttpRequest.newBuilder(URI.create(url)).GET());
+      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+      serve(node, client, HttpRequest.newBuilder(URI.create(url)).PUT(HttpRequest.BodyPublishers.ofString("{\"value\":\"t\"}")));
+      serve(node, client, HttpRequest.newBuilder(URI.create(url)).GET());
       node.destroy(); // SIGTERM: the JVM writes the archive as it exits
       if (!node.waitFor(TRAINING_LIMIT.toSeconds(), TimeUnit.SECONDS)) throw new IOException("the training node did not stop");
       if (!Files.isRegularFile(written)) throw new IOException("the training run wrote no archive (log: " + work.resolve("node.log") + ")");
@@ -118,8 +119,7 @@ public final class StartupArchive {
   }
 
   /** Sends the request until it answers 200; every failure is retried within the training's limit. */
-  private static void serve(Process node, HttpRequest.Builder request) throws IOException, InterruptedException {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static void serve(Process node, HttpClient client, HttpRequest.Builder request) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + TRAINING_LIMIT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!node.isAlive()) throw new IOException("the training node exited with " + node.exitValue());

@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
     name = "startup-archive",
     mixinStandardHelpOptions = true,
     description = {
-      "Make the class-data sharing archive that lets node JVMs start fast (a training run of about 10 s),",
+      "Make the class-data sharing archive that lets node JVMs start fast (a training run of about 6 s),",
       "unless it is newer than the jar already; prints its path. bin/raftkv does this on first use."
     })
 final class StartupArchiveCommand implements Callable<Integer> {
