@@ -75,6 +75,13 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   /** Execute {@code op}; the answer goes to {@code replyTo}. */
   public record Request(KvOp op, ActorRef<Reply> replyTo) implements Command {}
 
+  /**
+   * Execute the {@link KvCodec}-encoded op of {@code request} (its {@code read} set for a Get); the
+   * tagged {@link Rsm.Answer} goes straight from the RSM to the request's {@code replyTo}, which may
+   * be on another node. The op must be valid: whoever sends this has checked it.
+   */
+  public record Execute(Rsm.Request request) implements Command {}
+
   /** A server's answer. No answer at all is possible too (lost, or the server is down). */
   public sealed interface Reply {
     /** The op committed and this is its result. */
@@ -140,6 +147,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Request.class, this::onRequest)
+        .onMessage(Execute.class, this::onExecute)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(GetRsm.class, g -> {
           g.replyTo().tell(rsm);
@@ -170,6 +178,19 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
             settings.submitTimeout(),
             ref -> read ? new Rsm.Read(op, ref) : new Rsm.Submit(op, ref),
             (result, failure) -> new Answered(result, failure, r.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onExecute(Execute e) {
+    Rsm.Request r = e.request();
+    if (settings.unsafeLocalReads() && r.read()) {
+      KvOp op = KvCodec.decodeOp(r.op());
+      shards
+          .get(KvStateMachine.shardOf(op.key(), shards.size()))
+          .tell(new KvShard.Apply(op, result -> r.replyTo().tell(new Rsm.Answer(r.tag(), new Rsm.Result.Ok(0, KvCodec.encode(result))))));
+      return this;
+    }
+    rsm.tell(r);
     return this;
   }
 

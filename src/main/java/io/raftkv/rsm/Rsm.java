@@ -40,6 +40,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * arrive while a read point is being fetched share the next one. No read point (this peer is not
  * confirmed as leader, or knows of none to ask): {@code WrongLeader}.
  *
+ * <p>{@link Request} is either of the two with a tag, for a long-lived reply-to that waits for many
+ * requests at once: the answer is an {@link Answer} with the request's tag.
+ *
  * <p>Admission control: at most {@link Admission#maxProposals} submits (and {@link
  * Admission#maxBytes} bytes of their ops) are in flight, from Submit until applied or given up on;
  * beyond that a Submit is answered {@link Result.Busy} at once and nothing is proposed. So a slow
@@ -59,6 +62,16 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   /** A linearizable read-only {@code op}, answered by {@link ReplicatedService#query}. */
   public record Read(byte[] op, ActorRef<Result> replyTo) implements Command {}
+
+  /**
+   * A {@link Submit} ({@code read} false) or {@link Read} (true) whose answer carries {@code tag}:
+   * one long-lived {@code replyTo} can then wait for many requests at once (a client's inbox across
+   * the network), with no temporary actor per request as an ask would make.
+   */
+  public record Request(long tag, byte[] op, boolean read, ActorRef<Answer> replyTo) implements Command {}
+
+  /** The outcome of the {@link Request} with this {@code tag}. */
+  public record Answer(long tag, Result result) {}
 
   /**
    * Bounds on the submits in flight (proposed or about to be, not yet applied or given up on).
@@ -128,7 +141,26 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   /** Raft has handled every TakeSnapshot sent before the GetState this answers. */
   private record SnapshotTaken(RaftPeer.State state) implements Command {}
 
-  private record Pending(long id, long term, int bytes, ActorRef<Result> replyTo) {}
+  /** Where a request's result goes: a plain ref, or a tagged one ({@link Request}). */
+  private record ReplyTo(ActorRef<Result> plain, long tag, ActorRef<Answer> tagged) {
+    static ReplyTo of(ActorRef<Result> ref) {
+      return new ReplyTo(ref, 0, null);
+    }
+
+    static ReplyTo of(Request r) {
+      return new ReplyTo(null, r.tag(), r.replyTo());
+    }
+
+    void tell(Result result) {
+      if (plain != null) plain.tell(result);
+      else tagged.tell(new Answer(tag, result));
+    }
+  }
+
+  /** A read waiting for its read point. */
+  private record PendingRead(byte[] op, ReplyTo replyTo) {}
+
+  private record Pending(long id, long term, int bytes, ReplyTo replyTo) {}
 
   public static Behavior<Command> create(
       RaftPeer.Settings settings,
@@ -180,12 +212,12 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private boolean snapshotInFlight;
   private boolean stopped;
   /** Reads waiting for the next read point. */
-  private List<Read> readsNext = new ArrayList<>();
+  private List<PendingRead> readsNext = new ArrayList<>();
   /** Reads whose read point Raft is fetching, under {@code readCtx} (0: none under way). */
-  private List<Read> readsAsked = new ArrayList<>();
+  private List<PendingRead> readsAsked = new ArrayList<>();
   private long readCtx;
   /** Reads with a read point not yet applied, by read point. */
-  private final TreeMap<Long, List<Read>> readsReady = new TreeMap<>();
+  private final TreeMap<Long, List<PendingRead>> readsReady = new TreeMap<>();
 
   private Rsm(
       ActorContext<Command> ctx,
@@ -216,8 +248,9 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Submit.class, this::onSubmit)
-        .onMessage(Read.class, this::onRead)
+        .onMessage(Submit.class, s -> onSubmit(s.op(), ReplyTo.of(s.replyTo())))
+        .onMessage(Read.class, r -> onRead(r.op(), ReplyTo.of(r.replyTo())))
+        .onMessage(Request.class, r -> r.read() ? onRead(r.op(), ReplyTo.of(r)) : onSubmit(r.op(), ReplyTo.of(r)))
         .onMessage(Started.class, this::onStarted)
         .onMessage(SnapshotReady.class, this::onSnapshotReady)
         .onMessage(SnapshotTaken.class, t -> {
@@ -231,37 +264,37 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
         .build();
   }
 
-  private Behavior<Command> onSubmit(Submit s) {
+  private Behavior<Command> onSubmit(byte[] op, ReplyTo replyTo) {
     if (stopped) {
-      s.replyTo().tell(Result.Stopped.INSTANCE);
+      replyTo.tell(Result.Stopped.INSTANCE);
       return this;
     }
-    int bytes = s.op().length;
+    int bytes = op.length;
     int inflight = starting.size() + waiting.size();
     if (inflight >= admission.maxProposals() || (inflight > 0 && inflightBytes + bytes > admission.maxBytes())) {
-      s.replyTo().tell(Result.Busy.INSTANCE);
+      replyTo.tell(Result.Busy.INSTANCE);
       return this;
     }
     long id = nextId++;
-    starting.addLast(new Pending(id, 0, bytes, s.replyTo()));
+    starting.addLast(new Pending(id, 0, bytes, replyTo));
     inflightBytes += bytes;
-    raft.tell(new RaftPeer.Start(encodeOp(id, s.op()), startAdapter));
+    raft.tell(new RaftPeer.Start(encodeOp(id, op), startAdapter));
     return this;
   }
 
-  private Behavior<Command> onRead(Read r) {
+  private Behavior<Command> onRead(byte[] op, ReplyTo replyTo) {
     if (stopped) {
-      r.replyTo().tell(Result.Stopped.INSTANCE);
+      replyTo.tell(Result.Stopped.INSTANCE);
       return this;
     }
-    readsNext.add(r);
+    readsNext.add(new PendingRead(op, replyTo));
     if (readCtx == 0) askReadPoint();
     return this;
   }
 
   private void askReadPoint() {
     readCtx = ++nextId;
-    List<Read> asked = readsNext;
+    List<PendingRead> asked = readsNext;
     readsNext = readsAsked;
     readsAsked = asked;
     raft.tell(new RaftPeer.ReadIndex(readCtx));
@@ -271,9 +304,9 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     if (rr.ctx() != readCtx) return; // not ours: asked before a restart of this RSM
     readCtx = 0;
     if (!rr.ok()) {
-      for (Read r : readsAsked) r.replyTo().tell(new Result.WrongLeader(rr.leader()));
+      for (PendingRead r : readsAsked) r.replyTo().tell(new Result.WrongLeader(rr.leader()));
     } else if (rr.index() <= lastApplied) {
-      for (Read r : readsAsked) serve(r, rr.index());
+      for (PendingRead r : readsAsked) serve(r, rr.index());
     } else {
       readsReady.computeIfAbsent(rr.index(), k -> new ArrayList<>()).addAll(readsAsked);
     }
@@ -284,13 +317,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   /** Serves the reads whose read point is now applied. */
   private void serveReadyReads() {
     while (!readsReady.isEmpty() && readsReady.firstKey() <= lastApplied) {
-      Map.Entry<Long, List<Read>> e = readsReady.pollFirstEntry();
-      for (Read r : e.getValue()) serve(r, e.getKey());
+      Map.Entry<Long, List<PendingRead>> e = readsReady.pollFirstEntry();
+      for (PendingRead r : e.getValue()) serve(r, e.getKey());
     }
   }
 
-  private void serve(Read r, long index) {
-    ActorRef<Result> replyTo = r.replyTo();
+  private void serve(PendingRead r, long index) {
+    ReplyTo replyTo = r.replyTo();
     sm.query(r.op(), value -> replyTo.tell(new Result.Ok(index, value)));
   }
 
@@ -354,7 +387,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     Pending p = waiting.remove(index);
     if (p != null && opIncarnation == incarnation && opId == p.id()) {
       inflightBytes -= p.bytes();
-      ActorRef<Result> replyTo = p.replyTo();
+      ReplyTo replyTo = p.replyTo();
       sm.apply(index, op, result -> replyTo.tell(new Result.Ok(index, result)));
     } else {
       if (p != null) settled(p, Result.WrongLeader.UNKNOWN);
@@ -417,7 +450,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     waiting.clear();
     readsReady.values().forEach(readsAsked::addAll);
     readsAsked.addAll(readsNext);
-    for (Read r : readsAsked) r.replyTo().tell(Result.Stopped.INSTANCE);
+    for (PendingRead r : readsAsked) r.replyTo().tell(Result.Stopped.INSTANCE);
     readsAsked.clear();
     readsNext.clear();
     readsReady.clear();

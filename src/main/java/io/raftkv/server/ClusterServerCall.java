@@ -1,12 +1,16 @@
 package io.raftkv.server;
 
 import io.raftkv.client.ServerCall;
-import io.raftkv.client.Stages;
 import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvServer;
+import io.raftkv.rsm.Rsm;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -16,7 +20,6 @@ import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
@@ -28,6 +31,10 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * cluster's membership) or followed in the Receptionist's listing ({@link #create}); a node not
  * (yet) listed answers as if unreachable, so the Clerk moves on to the next one.
  *
+ * <p>Every try is a tell: the gateway's {@link Rsm.Answer} comes back to one long-lived inbox actor
+ * of this call, tagged, and completes the try's future (no ask, so no temporary actor and no
+ * temporary ref for Artery to carry in full with each request).
+ *
  * <p>{@code timeout} bounds one try (one ask of one gateway), not the Clerk's whole call: it should be
  * well below the call's deadline, so that a dead or paused node costs one short try before the Clerk
  * moves on to the next node.
@@ -37,11 +44,24 @@ public final class ClusterServerCall implements ServerCall {
   private final Duration timeout;
   private final AtomicReferenceArray<ActorRef<KvGateway.Forward>> gateways;
   private String[] localPaths; // fixed gateways in this system, by node id; else null
+  /** Tries waiting for their answer, by tag. */
+  private final ConcurrentHashMap<Long, CompletableFuture<Rsm.Result>> waiting = new ConcurrentHashMap<>();
+  private final AtomicLong tags = new AtomicLong();
+  private final ActorRef<Rsm.Answer> inbox;
 
   private ClusterServerCall(ActorSystem<?> system, int n, Duration timeout) {
     this.system = system;
     this.timeout = timeout;
     this.gateways = new AtomicReferenceArray<>(n);
+    this.inbox =
+        system.systemActorOf(
+            Behaviors.receiveMessage(this::answered), "raftkv-answers-" + UUID.randomUUID(), Props.empty());
+  }
+
+  private Behavior<Rsm.Answer> answered(Rsm.Answer a) {
+    CompletableFuture<Rsm.Result> f = waiting.remove(a.tag());
+    if (f != null) f.complete(a.result()); // else: given up on already
+    return Behaviors.same();
   }
 
   /**
@@ -65,7 +85,7 @@ public final class ClusterServerCall implements ServerCall {
   /** Starts following the {@code n} gateways of {@code group} in {@code system}. */
   public static ClusterServerCall create(ActorSystem<?> system, String group, int n, Duration timeout) {
     ClusterServerCall call = new ClusterServerCall(system, n, timeout);
-    system.systemActorOf(call.directory(group), "raftkv-" + group + "-clients-" + java.util.UUID.randomUUID(), Props.empty());
+    system.systemActorOf(call.directory(group), "raftkv-" + group + "-clients-" + UUID.randomUUID(), Props.empty());
     return call;
   }
 
@@ -91,11 +111,22 @@ public final class ClusterServerCall implements ServerCall {
       to = ActorRefResolver.get(system).resolveActorRef(localPaths[server]);
     }
     if (to == null) return CompletableFuture.failedFuture(new IllegalStateException("node " + server + " not reachable yet"));
-    byte[] bytes = KvCodec.encode(op);
-    return Stages.direct(
-            AskPattern.<KvGateway.Forward, KvGateway.Answer>ask(
-                to, replyTo -> new KvGateway.Forward(bytes, replyTo), timeout, system.scheduler()))
-        .thenApply(KvGateway::toReply);
+    long tag = tags.incrementAndGet();
+    CompletableFuture<Rsm.Result> answer = new CompletableFuture<>();
+    waiting.put(tag, answer);
+    answer.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).whenComplete((r, failure) -> {
+      if (failure != null) waiting.remove(tag);
+    });
+    to.tell(new KvGateway.Forward(tag, KvCodec.encode(op), inbox));
+    return answer.thenApply(ClusterServerCall::toReply);
+  }
+
+  /** What the Clerk makes of a node's answer. */
+  static KvServer.Reply toReply(Rsm.Result r) {
+    if (r instanceof Rsm.Result.Ok ok) return new KvServer.Reply.Done(KvCodec.decodeResult(ok.value()));
+    if (r instanceof Rsm.Result.WrongLeader w) return new KvServer.Reply.WrongLeader(w.leader());
+    if (r == Rsm.Result.Busy.INSTANCE) return KvServer.Reply.Busy.INSTANCE;
+    return KvServer.Reply.WrongLeader.UNKNOWN; // its Raft stopped: another node may serve
   }
 
   private Behavior<Receptionist.Listing> directory(String group) {

@@ -168,7 +168,7 @@ public final class RaftKvNode {
     }
     ActorRef<KvServer.Command> server = ctx.spawn(KvServer.create(s.kv(), storage, transport), "server");
     ctx.watch(server);
-    ctx.spawn(KvGateway.create(s.group(), s.id(), server, s.kv().submitTimeout().plusSeconds(1)), GATEWAY_NAME);
+    ctx.spawn(KvGateway.create(s.group(), s.id(), server), GATEWAY_NAME);
     server.tell(new KvServer.GetRsm(ctx.messageAdapter(ActorRef.class, RsmIs::new)));
     List<GetStatus> early = new ArrayList<>();
     return Behaviors.receive(Command.class)
