@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftkv.client.KvClient;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.RaftPeer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -383,6 +384,15 @@ class HttpApiTest {
   }
 
   @Test
+  void invalidUtf8InABodyIs400() {
+    byte[] body = {'{', '"', 'v', 'a', 'l', 'u', 'e', '"', ':', '"', (byte) 0xff, '"', '}'};
+    Answer a = send(HttpRequest.newBuilder(uri(0, kvPath("bad-utf8"))).PUT(BodyPublishers.ofByteArray(body)));
+    assertAnswer(400, "BadRequest", a);
+    assertTrue(a.json().path("message").asText().startsWith("malformed JSON: "), a.text());
+    assertAnswer(404, "ErrNoKey", get(1, "bad-utf8"));
+  }
+
+  @Test
   void oversizedKeysAndValuesAre413ByUtf8Bytes() {
     String keyAtLimit = "é".repeat(LIMITS.maxKeyBytes() / 2); // 2 bytes each
     assertEquals(200, put(0, keyAtLimit, value("ok")).status());
@@ -487,6 +497,58 @@ class HttpApiTest {
     Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(text);
     assertTrue(m.find(), "no sample " + series);
     return Double.parseDouble(m.group(1));
+  }
+
+  // ---------------------------------------------------------------- leadership transfer
+
+  @Test
+  void leaderTransferAnswersThePeersVerdictOrItsSilenceAndSoDoStatusAndMetrics() {
+    // a node whose peer never answers status queries, and hands over to 1, declines 2, never answers for 3; absent "to" is -1
+    KvClient unused = new KvClient((server, op) -> new CompletableFuture<>(), 1, new KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(1)));
+    List<Integer> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpApi api =
+        new HttpApi(unused, () -> new CompletableFuture<>(), LIMITS, Duration.ofMillis(300), new Metrics())
+            .withLeaderTransfer(
+                to -> {
+                  asked.add(to);
+                  if (to == 1 || to == -1) return CompletableFuture.completedFuture(new RaftPeer.TransferResult(true, 1, 7, null));
+                  if (to == 2) return CompletableFuture.completedFuture(new RaftPeer.TransferResult(false, -1, 6, "not the leader"));
+                  return new CompletableFuture<>();
+                });
+    HttpApi without = new HttpApi(unused, () -> new CompletableFuture<>(), LIMITS, Duration.ofMillis(300), new Metrics());
+    ServerBinding binding = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    ServerBinding bindingWithout = without.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    try {
+      String base = "http://127.0.0.1:" + binding.localAddress().getPort() + "/v1/leader/transfer";
+      Answer done = send(HttpRequest.newBuilder(URI.create(base + "?to=1")).POST(BodyPublishers.noBody()));
+      assertEquals(200, done.status(), done.text());
+      assertEquals(JSON.createObjectNode().put("done", true).put("leader", 1).put("term", 7), done.json());
+      assertEquals(200, send(HttpRequest.newBuilder(URI.create(base)).POST(BodyPublishers.noBody())).status());
+      Answer declined = send(HttpRequest.newBuilder(URI.create(base + "?to=2")).POST(BodyPublishers.noBody()));
+      assertAnswer(409, "NotTransferred", declined);
+      assertEquals(
+          JSON.createObjectNode().put("error", "NotTransferred").put("message", "not the leader").putNull("leader").put("term", 6),
+          declined.json());
+      assertAnswer(503, "Unavailable", send(HttpRequest.newBuilder(URI.create(base + "?to=3")).POST(BodyPublishers.noBody())));
+      for (String bad : List.of("?to=x", "?to=-2", "?to=1&to=2", "?bogus=1")) {
+        assertAnswer(400, "BadRequest", send(HttpRequest.newBuilder(URI.create(base + bad)).POST(BodyPublishers.noBody())));
+      }
+      assertAnswer(405, "MethodNotAllowed", send(HttpRequest.newBuilder(URI.create(base)).GET()));
+      assertEquals(List.of(1, -1, 2, 3), asked, "bad requests never reach the peer");
+      String baseWithout = "http://127.0.0.1:" + bindingWithout.localAddress().getPort() + "/v1/leader/transfer";
+      Answer none = send(HttpRequest.newBuilder(URI.create(baseWithout)).POST(BodyPublishers.noBody()));
+      assertAnswer(503, "Unavailable", none);
+      assertEquals("this node does not transfer leadership", none.json().get("message").asText());
+
+      String root = "http://127.0.0.1:" + binding.localAddress().getPort();
+      assertAnswer(503, "Unavailable", send(HttpRequest.newBuilder(URI.create(root + "/v1/status")).GET()));
+      Answer metrics = send(HttpRequest.newBuilder(URI.create(root + "/metrics")).GET());
+      assertEquals(200, metrics.status(), "a scrape still has the request counts");
+      assertEquals(0, sample(metrics.text(), "raftkv_up"));
+    } finally {
+      binding.unbind().toCompletableFuture().join();
+      bindingWithout.unbind().toCompletableFuture().join();
+    }
   }
 
   // ---------------------------------------------------------------- loss of quorum
