@@ -290,7 +290,7 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
 
   @Override
   public synchronized long raftStateSize() {
-    return MemoryStorage.raftStateSize(hardState, snapshotIndex, snapshotTerm, entries.count, entries.bytes);
+    return RaftCodec.raftStateSize(hardState, snapshotIndex, snapshotTerm, entries.count, entries.bytes);
   }
 
   @Override

@@ -104,19 +104,7 @@ public final class MemoryStorage implements RaftStorage {
 
   @Override
   public synchronized long raftStateSize() {
-    return raftStateSize(hardState, snapshotIndex, snapshotTerm, entries.size(), entriesBytes);
-  }
-
-  /**
-   * Size of {@link RaftCodec#encodeRaftState} for a state with {@code count} entries whose {@link
-   * RaftCodec#entrySize}s add up to {@code entriesBytes}; 0 for a peer that never persisted
-   * anything. Shared with {@link FileStorage} so that the snapshot policy sees the same numbers.
-   */
-  static long raftStateSize(HardState hs, long snapshotIndex, long snapshotTerm, long count, long entriesBytes) {
-    if (hs.equals(HardState.INITIAL) && snapshotIndex == 0 && count == 0) return 0;
-    return 1 + RaftCodec.varintSize(hs.term()) + RaftCodec.varintSize(hs.votedFor() + 1L)
-        + RaftCodec.varintSize(snapshotIndex) + RaftCodec.varintSize(snapshotTerm)
-        + RaftCodec.varintSize(count) + entriesBytes;
+    return RaftCodec.raftStateSize(hardState, snapshotIndex, snapshotTerm, entries.size(), entriesBytes);
   }
 
   @Override

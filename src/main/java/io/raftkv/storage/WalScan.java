@@ -1,9 +1,9 @@
 package io.raftkv.storage;
 
+import io.raftkv.codec.CorruptDataException;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.PersistentState;
-import io.raftkv.raft.RaftCodec.CorruptDataException;
 import io.raftkv.raft.Snapshot;
 import io.raftkv.storage.WalFormat.Entries;
 import io.raftkv.storage.WalFormat.FrameCheck;
