@@ -4,6 +4,7 @@ import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftCodec;
+import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Ready;
 import io.raftkv.raft.Snapshot;
 import java.io.IOException;
