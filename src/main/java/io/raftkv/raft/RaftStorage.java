@@ -14,7 +14,7 @@ import java.util.concurrent.CompletionStage;
  * it: the log keeps its suffix after the snapshot point only if it holds an entry of the
  * snapshot's term there, and a snapshot not newer than the stored one is ignored), then the
  * entries (the first one may overwrite and truncate the stored suffix from its index on), then the
- * hard state.
+ * hard state. {@link LogTail#apply} is that rule for the log, shared by the implementations.
  *
  * <p><b>Threading.</b> {@link #load}, {@link #persist} and {@link #persistAsync} are called by one
  * thread at a time (the peer's actor) and never concurrently with each other; {@link

@@ -96,10 +96,8 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
 
   // ---- logical state: the sum of every persist call so far, durable or not; guarded by this
   private HardState hardState; // persistent
-  private long snapshotIndex; // persistent
-  private long snapshotTerm; // persistent
+  private final EntryMeta entries = new EntryMeta(); // persistent: snapshot point and the entries after it
   private long snapshotBytes;
-  private final EntryMeta entries = new EntryMeta(); // entries snapshotIndex+1 .. lastIndex
   private PersistentState recovered; // what open() found; dropped at the first persist
   private CompletableFuture<Void> snapshotsSettled = CompletableFuture.completedFuture(null); // the latest background snapshot's
   private boolean closed;
@@ -242,28 +240,11 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
       Throwable f = failure;
       if (f != null) return CompletableFuture.failedFuture(failed(f));
       Snapshot s = ready.snapshot();
-      if (s != null && s.index() <= snapshotIndex) s = null; // older than what we have: nothing to do
-      boolean reset = false;
-      long newSnapshotIndex = s == null ? snapshotIndex : s.index();
-      long newLast = lastIndex();
-      if (s != null) {
-        reset = !(s.index() <= lastIndex() && termAt(s.index()) == s.term());
-        if (reset) newLast = s.index();
-      }
+      if (s != null && s.index() <= entries.snapshotIndex()) s = null; // older than what we have: nothing to do
       List<LogEntry> add = ready.entries();
-      if (!add.isEmpty()) {
-        long first = add.get(0).index();
-        if (first <= newSnapshotIndex || first > newLast + 1) {
-          return CompletableFuture.failedFuture(new IllegalStateException(
-              "entries from " + first + " do not fit the log (" + newSnapshotIndex + ", " + newLast + "]"));
-        }
-        for (int i = 1; i < add.size(); i++) {
-          if (add.get(i).index() != first + i) {
-            return CompletableFuture.failedFuture(
-                new IllegalStateException("entries are not consecutive at index " + add.get(i).index()));
-          }
-        }
-      }
+      String misfit = entries.misfit(s, add);
+      if (misfit != null) return CompletableFuture.failedFuture(new IllegalStateException(misfit));
+      boolean reset = s != null && !entries.holds(s.index(), s.term());
       HardState hs = ready.hardState();
       if (hs != null && hs.equals(hardState)) hs = null;
 
@@ -271,17 +252,10 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
       recovered = null;
       CompletableFuture<Void> settled = null;
       if (s != null) {
-        if (reset) entries.clear();
-        else entries.dropFirst((int) (s.index() - snapshotIndex));
-        snapshotIndex = s.index();
-        snapshotTerm = s.term();
         snapshotBytes = s.data().length;
         if (!reset) snapshotsSettled = settled = new CompletableFuture<>();
       }
-      if (!add.isEmpty()) {
-        entries.truncate((int) (add.get(0).index() - snapshotIndex - 1));
-        for (LogEntry e : add) entries.add(e.term(), RaftCodec.entrySize(e));
-      }
+      entries.apply(s, add);
       if (hs != null) hardState = hs;
       requestCount.incrementAndGet();
       queue.add(new Request(hs, s, reset, List.copyOf(add), done, settled));
@@ -291,7 +265,7 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
 
   @Override
   public synchronized long raftStateSize() {
-    return RaftCodec.raftStateSize(hardState, snapshotIndex, snapshotTerm, entries.count, entries.bytes);
+    return RaftCodec.raftStateSize(hardState, entries.snapshotIndex(), entries.snapshotTerm(), entries.count(), entries.bytes());
   }
 
   @Override
@@ -344,15 +318,6 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
     } catch (IOException e) {
       log.warn("{}: releasing the directory lock failed", dir, e);
     }
-  }
-
-  private long lastIndex() {
-    return snapshotIndex + entries.count;
-  }
-
-  private long termAt(long index) {
-    if (index == snapshotIndex) return snapshotTerm;
-    return entries.term((int) (index - snapshotIndex - 1));
   }
 
   private static RuntimeException failed(Throwable f) {
@@ -524,10 +489,9 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
   private void applyRecovered(WalScan scan, SegmentLog segments) throws IOException {
 
     hardState = scan.hardState;
-    snapshotIndex = scan.snapshot.index();
-    snapshotTerm = scan.snapshot.term();
+    entries.resetTo(scan.snapshot.index(), scan.snapshot.term());
     snapshotBytes = scan.snapshot.data().length;
-    for (LogEntry e : scan.replay.log) entries.add(e.term(), RaftCodec.entrySize(e));
+    for (LogEntry e : scan.replay.log) entries.append(e);
     recovered = scan.state();
 
     if (scan.snapshot.index() > segments.markIndex()) {
