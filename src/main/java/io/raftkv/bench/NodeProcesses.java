@@ -1,6 +1,6 @@
 package io.raftkv.bench;
 
-import io.raftkv.cli.StartupArchive;
+import io.raftkv.server.StartupArchive;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;

@@ -1,5 +1,6 @@
 package io.raftkv.cli;
 
+import io.raftkv.server.StartupArchive;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;

@@ -1,6 +1,8 @@
 package io.raftkv.kv;
 
-import io.raftkv.raft.RaftCodec;
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import java.nio.charset.StandardCharsets;
 import java.util.OptionalLong;
 
@@ -29,7 +31,7 @@ public final class KvCodec {
   }
 
   public static byte[] encode(KvOp op) {
-    RaftCodec.Writer w = new RaftCodec.Writer().u8(VERSION);
+    ByteWriter w = new ByteWriter().u8(VERSION);
     if (op instanceof KvOp.Get g) {
       w.u8(GET);
       string(w, g.key());
@@ -57,7 +59,7 @@ public final class KvCodec {
 
   public static KvOp decodeOp(byte[] bytes) {
     try {
-      RaftCodec.Reader r = reader(bytes);
+      ByteReader r = reader(bytes);
       int tag = r.u8();
       KvOp op =
           switch (tag) {
@@ -69,51 +71,51 @@ public final class KvCodec {
           };
       r.expectEnd();
       return op;
-    } catch (RaftCodec.CorruptDataException | IllegalArgumentException e) {
+    } catch (CorruptDataException | IllegalArgumentException e) {
       throw new MalformedException("malformed KV op: " + e.getMessage(), e);
     }
   }
 
   public static byte[] encode(KvResult result) {
-    RaftCodec.Writer w = new RaftCodec.Writer().u8(VERSION).u8(result.err().ordinal());
+    ByteWriter w = new ByteWriter().u8(VERSION).u8(result.err().ordinal());
     string(w, result.value());
     return w.varint(result.version()).toByteArray();
   }
 
   public static KvResult decodeResult(byte[] bytes) {
     try {
-      RaftCodec.Reader r = reader(bytes);
+      ByteReader r = reader(bytes);
       int err = r.u8();
       if (err >= KvResult.Err.values().length) throw new MalformedException("unknown KV error code " + err);
       KvResult result = new KvResult(KvResult.Err.values()[err], string(r), r.varint());
       r.expectEnd();
       return result;
-    } catch (RaftCodec.CorruptDataException e) {
+    } catch (CorruptDataException e) {
       throw new MalformedException("malformed KV result: " + e.getMessage(), e);
     }
   }
 
-  static RaftCodec.Reader reader(byte[] bytes) {
-    RaftCodec.Reader r = new RaftCodec.Reader(bytes);
+  static ByteReader reader(byte[] bytes) {
+    ByteReader r = new ByteReader(bytes);
     int version = r.u8();
     if (version != VERSION) throw new MalformedException("unsupported KV format version " + version);
     return r;
   }
 
-  static void string(RaftCodec.Writer w, String s) {
+  static void string(ByteWriter w, String s) {
     w.bytes(s.getBytes(StandardCharsets.UTF_8));
   }
 
-  static String string(RaftCodec.Reader r) {
+  static String string(ByteReader r) {
     return new String(r.bytes(), StandardCharsets.UTF_8);
   }
 
-  private static void optionalVersion(RaftCodec.Writer w, OptionalLong v) {
+  private static void optionalVersion(ByteWriter w, OptionalLong v) {
     if (v.isPresent()) w.u8(1).varint(v.getAsLong());
     else w.u8(0);
   }
 
-  private static OptionalLong optionalVersion(RaftCodec.Reader r) {
+  private static OptionalLong optionalVersion(ByteReader r) {
     int present = r.u8();
     return switch (present) {
       case 0 -> OptionalLong.empty();
@@ -122,7 +124,7 @@ public final class KvCodec {
     };
   }
 
-  private static void session(RaftCodec.Writer w, long clientId, long seq) {
+  private static void session(ByteWriter w, long clientId, long seq) {
     w.varintSigned(clientId).varint(seq);
   }
 }

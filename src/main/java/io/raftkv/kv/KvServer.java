@@ -2,8 +2,8 @@ package io.raftkv.kv;
 
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
+import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.Rsm;
-import io.raftkv.storage.RaftStorage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,8 @@
 package io.raftkv.kv;
 
-import io.raftkv.raft.RaftCodec;
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import io.raftkv.rsm.StateMachine;
 import java.nio.charset.StandardCharsets;
 
@@ -68,7 +70,7 @@ public final class KvStateMachine implements StateMachine {
   /** The per-shard parts of a snapshot in this format, checking it fits {@code shards} shards. */
   static byte[][] splitSnapshot(byte[] snapshot, int shards) {
     try {
-      RaftCodec.Reader r = new RaftCodec.Reader(snapshot);
+      ByteReader r = new ByteReader(snapshot);
       int version = r.u8();
       if (version != SNAPSHOT_VERSION) throw new KvCodec.MalformedException("unsupported KV snapshot version " + version);
       long n = r.varint();
@@ -77,13 +79,13 @@ public final class KvStateMachine implements StateMachine {
       for (int i = 0; i < shards; i++) parts[i] = r.bytes();
       r.expectEnd();
       return parts;
-    } catch (RaftCodec.CorruptDataException e) {
+    } catch (CorruptDataException e) {
       throw new KvCodec.MalformedException("malformed KV snapshot: " + e.getMessage(), e);
     }
   }
 
   static byte[] assembleSnapshot(byte[][] parts) {
-    RaftCodec.Writer w = new RaftCodec.Writer().u8(SNAPSHOT_VERSION).varint(parts.length);
+    ByteWriter w = new ByteWriter().u8(SNAPSHOT_VERSION).varint(parts.length);
     for (byte[] p : parts) w.bytes(p);
     return w.toByteArray();
   }

@@ -1,6 +1,8 @@
 package io.raftkv.kv;
 
-import io.raftkv.raft.RaftCodec;
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -94,7 +96,7 @@ public final class KvStore {
 
   /** The whole state: keys, and sessions from least to most recently used. */
   public byte[] snapshot() {
-    RaftCodec.Writer w = new RaftCodec.Writer().u8(SNAPSHOT_VERSION).varint(data.size());
+    ByteWriter w = new ByteWriter().u8(SNAPSHOT_VERSION).varint(data.size());
     for (Map.Entry<String, Versioned> e : data.entrySet()) {
       KvCodec.string(w, e.getKey());
       KvCodec.string(w, e.getValue().value());
@@ -115,7 +117,7 @@ public final class KvStore {
     Map<String, Versioned> newData = new HashMap<>();
     LinkedHashMap<Long, Session> newSessions = new LinkedHashMap<>();
     try {
-      RaftCodec.Reader r = new RaftCodec.Reader(snapshot);
+      ByteReader r = new ByteReader(snapshot);
       int version = r.u8();
       if (version != SNAPSHOT_VERSION) throw new KvCodec.MalformedException("unsupported shard snapshot version " + version);
       long keys = r.varint();
@@ -129,7 +131,7 @@ public final class KvStore {
         newSessions.put(client, new Session(seq, new KvResult(KvResult.Err.values()[err], KvCodec.string(r), r.varint())));
       }
       r.expectEnd();
-    } catch (RaftCodec.CorruptDataException e) {
+    } catch (CorruptDataException e) {
       throw new KvCodec.MalformedException("malformed shard snapshot: " + e.getMessage(), e);
     }
     data.clear();

@@ -1,11 +1,31 @@
 package io.raftkv.raft;
 
 /**
- * How a peer's outgoing messages leave it. Contract: {@link #send} never blocks and never throws
- * for an unreachable peer; delivery is best-effort (messages may be lost, delayed, duplicated or
- * reordered; Raft tolerates all of these). Called from the peer's actor only.
+ * How a peer's outgoing messages leave it: the port {@link RaftPeer} sends through, kept with Raft
+ * so that the transports ({@code io.raftkv.transport}) depend on Raft and not the reverse. The way
+ * back in is {@link RaftPeer.Inbound}, which the transport tells the receiving peer.
+ *
+ * <p><b>Threading.</b> {@link #send} is called from the sending peer's actor only, one call at a
+ * time; an implementation that hands the message to other threads must make that hand-off safe.
+ *
+ * <p><b>Blocking.</b> {@link #send} never blocks (no I/O, no waiting for a connection or a
+ * reply): it runs inside the actor, and a slow peer must not stall the others.
+ *
+ * <p><b>Delivery and durability.</b> Best-effort: a message may be lost, delayed, duplicated or
+ * reordered, and nothing in flight survives a crash; Raft's retries and terms tolerate all of it.
+ * A transport never invents or alters a message: what arrives is a message some peer sent, with
+ * its real sender.
+ *
+ * <p><b>Failures.</b> {@link #send} never throws for an unreachable, unknown-route or crashed
+ * peer: it drops the message, as the network might have. It may throw only for a programming
+ * error (an envelope no peer of the group could be addressed by).
+ *
+ * <p><b>Idempotence.</b> None is promised: each call is one more message, and sending the same
+ * envelope twice may deliver it twice, which Raft tolerates. The envelope and its message are
+ * immutable by convention, so a transport may keep or resend them.
  */
 @FunctionalInterface
 public interface PeerTransport {
+  /** Hands {@code envelope} to the network for peer {@code envelope.to()}; returns at once. */
   void send(Envelope envelope);
 }

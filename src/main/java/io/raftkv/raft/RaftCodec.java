@@ -1,13 +1,19 @@
 package io.raftkv.raft;
 
-import java.io.ByteArrayOutputStream;
+import static io.raftkv.codec.ByteWriter.varintSize;
+
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Compact binary encoding of Raft messages and persisted state: a version byte, then unsigned
- * varints and length-prefixed byte strings. No Java serialization. Decoding rejects unknown
- * versions, unknown tags and truncated input with {@link CorruptDataException}.
+ * varints and length-prefixed byte strings ({@link ByteWriter}). No Java serialization. Decoding
+ * rejects unknown versions, unknown tags and truncated input with {@link CorruptDataException}.
+ * Only Raft's own formats live here; the primitives are in {@code io.raftkv.codec}, so that the
+ * layers above and beside Raft can write bytes without depending on it.
  */
 public final class RaftCodec {
   public static final int VERSION = 1;
@@ -33,17 +39,10 @@ public final class RaftCodec {
 
   private RaftCodec() {}
 
-  /** Thrown when bytes do not decode: wrong version, unknown tag, truncation. */
-  public static final class CorruptDataException extends RuntimeException {
-    public CorruptDataException(String message) {
-      super(message);
-    }
-  }
-
   // ---------------------------------------------------------------- messages
 
   public static byte[] encode(RaftMessage m) {
-    Writer w = new Writer();
+    ByteWriter w = new ByteWriter();
     w.u8(VERSION);
     if (m instanceof RaftMessage.RequestVote rv) {
       int flags = (rv.preVote() ? FLAG_PRE_VOTE : 0) | (rv.transfer() ? FLAG_TRANSFER : 0);
@@ -81,8 +80,8 @@ public final class RaftCodec {
   }
 
   public static RaftMessage decodeMessage(byte[] bytes) {
-    Reader r = new Reader(bytes);
-    r.expectVersion();
+    ByteReader r = new ByteReader(bytes);
+    r.expectVersion(VERSION);
     int tag = r.u8();
     RaftMessage m =
         switch (tag) {
@@ -124,7 +123,7 @@ public final class RaftCodec {
 
   /** The "raft state" of the lab's Persister: term, vote, snapshot point and the log after it. */
   public static byte[] encodeRaftState(HardState hs, long snapshotIndex, long snapshotTerm, List<LogEntry> entries) {
-    Writer w = new Writer();
+    ByteWriter w = new ByteWriter();
     w.u8(VERSION).varint(hs.term()).varint(hs.votedFor() + 1L).varint(snapshotIndex).varint(snapshotTerm);
     writeEntries(w, entries);
     return w.toByteArray();
@@ -134,8 +133,8 @@ public final class RaftCodec {
   public record RaftState(HardState hardState, long snapshotIndex, long snapshotTerm, List<LogEntry> entries) {}
 
   public static RaftState decodeRaftState(byte[] bytes) {
-    Reader r = new Reader(bytes);
-    r.expectVersion();
+    ByteReader r = new ByteReader(bytes);
+    r.expectVersion(VERSION);
     HardState hs = new HardState(r.varint(), (int) (r.varint() - 1));
     long si = r.varint(), st = r.varint();
     List<LogEntry> entries = readEntries(r);
@@ -148,21 +147,25 @@ public final class RaftCodec {
     return varintSize(e.index()) + varintSize(e.term()) + varintSize(e.command().length) + e.command().length;
   }
 
-  public static int varintSize(long v) {
-    int n = 1;
-    while ((v & ~0x7FL) != 0) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
+  /**
+   * Size of {@link #encodeRaftState} for a state with {@code count} entries whose {@link
+   * #entrySize}s add up to {@code entriesBytes}; 0 for a peer that never persisted anything. The
+   * storages report it as the lab's RaftStateSize, so that the snapshot policy sees the same
+   * numbers whichever one runs.
+   */
+  public static long raftStateSize(HardState hs, long snapshotIndex, long snapshotTerm, long count, long entriesBytes) {
+    if (hs.equals(HardState.INITIAL) && snapshotIndex == 0 && count == 0) return 0;
+    return 1 + varintSize(hs.term()) + varintSize(hs.votedFor() + 1L)
+        + varintSize(snapshotIndex) + varintSize(snapshotTerm)
+        + varintSize(count) + entriesBytes;
   }
 
-  private static void writeEntries(Writer w, List<LogEntry> entries) {
+  private static void writeEntries(ByteWriter w, List<LogEntry> entries) {
     w.varint(entries.size());
     for (LogEntry e : entries) w.varint(e.index()).varint(e.term()).bytes(e.command());
   }
 
-  private static List<LogEntry> readEntries(Reader r) {
+  private static List<LogEntry> readEntries(ByteReader r) {
     long count = r.varint();
     if (count > r.remaining()) throw new CorruptDataException("entry count " + count + " exceeds input");
     List<LogEntry> out = new ArrayList<>((int) count);
@@ -173,97 +176,5 @@ public final class RaftCodec {
       out.add(new LogEntry(index, term, cmd));
     }
     return out;
-  }
-
-  // ---------------------------------------------------------------- primitives
-
-  /** Appends unsigned varints and length-prefixed byte strings. */
-  public static final class Writer {
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-    public Writer u8(int v) {
-      out.write(v);
-      return this;
-    }
-
-    public Writer varint(long v) {
-      if (v < 0) throw new IllegalArgumentException("varint must be non-negative: " + v);
-      return unsigned(v);
-    }
-
-    private Writer unsigned(long v) {
-      while ((v & ~0x7FL) != 0) {
-        out.write((int) ((v & 0x7F) | 0x80));
-        v >>>= 7;
-      }
-      out.write((int) v);
-      return this;
-    }
-
-    /** Any long, zigzag-encoded so small negative numbers stay small. */
-    public Writer varintSigned(long v) {
-      return unsigned((v << 1) ^ (v >> 63));
-    }
-
-    public Writer bytes(byte[] b) {
-      varint(b.length);
-      out.write(b, 0, b.length);
-      return this;
-    }
-
-    public byte[] toByteArray() {
-      return out.toByteArray();
-    }
-  }
-
-  /** Reads what {@link Writer} wrote; every overrun is a {@link CorruptDataException}. */
-  public static final class Reader {
-    private final byte[] buf;
-    private int pos;
-
-    public Reader(byte[] buf) {
-      this.buf = buf;
-    }
-
-    public int remaining() {
-      return buf.length - pos;
-    }
-
-    public int u8() {
-      if (pos >= buf.length) throw new CorruptDataException("truncated input at byte " + pos);
-      return buf[pos++] & 0xFF;
-    }
-
-    public long varint() {
-      long v = 0;
-      for (int shift = 0; shift < 64; shift += 7) {
-        int b = u8();
-        v |= (long) (b & 0x7F) << shift;
-        if ((b & 0x80) == 0) return v;
-      }
-      throw new CorruptDataException("varint too long at byte " + pos);
-    }
-
-    public long varintSigned() {
-      long v = varint();
-      return (v >>> 1) ^ -(v & 1);
-    }
-
-    public byte[] bytes() {
-      long len = varint();
-      if (len < 0 || len > remaining()) throw new CorruptDataException("byte string of " + len + " exceeds input");
-      byte[] b = java.util.Arrays.copyOfRange(buf, pos, pos + (int) len);
-      pos += (int) len;
-      return b;
-    }
-
-    public void expectVersion() {
-      int v = u8();
-      if (v != VERSION) throw new CorruptDataException("unsupported format version " + v);
-    }
-
-    public void expectEnd() {
-      if (pos != buf.length) throw new CorruptDataException((buf.length - pos) + " trailing bytes");
-    }
   }
 }

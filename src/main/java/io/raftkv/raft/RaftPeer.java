@@ -1,6 +1,5 @@
 package io.raftkv.raft;
 
-import io.raftkv.storage.RaftStorage;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,11 +1,12 @@
 package io.raftkv.rsm;
 
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.PeerTransport;
-import io.raftkv.raft.RaftCodec;
 import io.raftkv.raft.RaftPeer;
+import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Snapshot;
-import io.raftkv.storage.RaftStorage;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -378,7 +379,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       if (p != null) settled(p, Result.WrongLeader.UNKNOWN);
       return;
     }
-    RaftCodec.Reader r = new RaftCodec.Reader(c.command());
+    ByteReader r = new ByteReader(c.command());
     long opIncarnation = r.varintSigned();
     long opId = r.varint();
     byte[] op = r.bytes();
@@ -459,6 +460,6 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   }
 
   private byte[] encodeOp(long id, byte[] op) {
-    return new RaftCodec.Writer().varintSigned(incarnation).varint(id).bytes(op).toByteArray();
+    return new ByteWriter().varintSigned(incarnation).varint(id).bytes(op).toByteArray();
   }
 }

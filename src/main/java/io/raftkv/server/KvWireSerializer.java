@@ -1,6 +1,8 @@
 package io.raftkv.server;
 
-import io.raftkv.raft.RaftCodec;
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import io.raftkv.rsm.Rsm;
 import java.io.NotSerializableException;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +19,8 @@ import org.apache.pekko.serialization.SerializerWithStringManifest;
  * serialization string) and the outcome's kind.
  */
 public final class KvWireSerializer extends SerializerWithStringManifest {
+  /** Its own version byte, not RaftCodec's: a new Raft format must not change this one (both began at 1). */
+  private static final int VERSION = 1;
   private static final String FORWARD = "F1";
   private static final String ANSWER = "A1";
   private static final int OK = 0;
@@ -51,7 +55,7 @@ public final class KvWireSerializer extends SerializerWithStringManifest {
 
   @Override
   public byte[] toBinary(Object o) {
-    RaftCodec.Writer w = new RaftCodec.Writer().u8(RaftCodec.VERSION);
+    ByteWriter w = new ByteWriter().u8(VERSION);
     if (o instanceof KvGateway.Forward f) {
       byte[] ref = resolver().toSerializationFormat(f.replyTo()).getBytes(StandardCharsets.UTF_8);
       return w.varint(f.tag()).bytes(f.op()).bytes(ref).toByteArray();
@@ -72,8 +76,8 @@ public final class KvWireSerializer extends SerializerWithStringManifest {
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
     try {
-      RaftCodec.Reader r = new RaftCodec.Reader(bytes);
-      r.expectVersion();
+      ByteReader r = new ByteReader(bytes);
+      r.expectVersion(VERSION);
       Object o;
       if (FORWARD.equals(manifest)) {
         long tag = r.varint();
@@ -92,7 +96,7 @@ public final class KvWireSerializer extends SerializerWithStringManifest {
               }
               case BUSY -> Rsm.Result.Busy.INSTANCE;
               case STOPPED -> Rsm.Result.Stopped.INSTANCE;
-              default -> throw new RaftCodec.CorruptDataException("unknown outcome " + kind);
+              default -> throw new CorruptDataException("unknown outcome " + kind);
             };
         o = new Rsm.Answer(tag, result);
       } else {
@@ -100,7 +104,7 @@ public final class KvWireSerializer extends SerializerWithStringManifest {
       }
       r.expectEnd();
       return o;
-    } catch (RaftCodec.CorruptDataException | IllegalArgumentException e) {
+    } catch (CorruptDataException | IllegalArgumentException e) {
       throw new NotSerializableException("malformed KV wire message: " + e.getMessage());
     }
   }

@@ -4,27 +4,18 @@ import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftCodec;
+import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Ready;
 import io.raftkv.raft.Snapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Durable {@link RaftStorage}: the default outside tests. One directory per peer holds
@@ -43,9 +34,9 @@ import org.slf4j.LoggerFactory;
  *
  * Every record is framed with its length, a CRC32C and a format version byte ({@link WalFormat}).
  *
- * <p>Durability: {@link #persistAsync} hands the Ready to a dedicated writer thread and returns;
- * the writer takes every request queued meanwhile as one batch, writes it, fsyncs once (group
- * commit) and only then completes the batch's stages, in call order. A snapshot that keeps the
+ * <p>Durability: {@link #persistAsync} hands the Ready to a dedicated writer thread ({@link
+ * WalWriter}) and returns; the writer takes every request queued meanwhile as one batch, writes
+ * it, fsyncs once (group commit) and only then completes the batch's stages, in call order. A snapshot that keeps the
  * log's matching suffix (the service compacting its log) is written off that path, by a {@link
  * SnapshotWriter}, after the log it covers is durable: its Ready's stage does not wait for it, and
  * until it is durable the log keeps every entry it covers. A snapshot that discards the log (an
@@ -55,8 +46,8 @@ import org.slf4j.LoggerFactory;
  * longer log, holding the same entries), and never loses a call whose stage completed. Segments
  * all of whose live entries a durable snapshot covers are deleted.
  *
- * <p>Recovery ({@link #open}, {@link WalScan}): a bad record in the last segment that the format
- * shows was never fsynced is a torn write; the segment is truncated there with a WARN, whatever
+ * <p>Recovery ({@link #open}, {@link Recovery}, {@link WalScan}): a bad record in the last segment
+ * that the format shows was never fsynced is a torn write; the segment is truncated there with a WARN, whatever
  * follows it (a torn write may reach the disk in any order, and a command may contain anything).
  * Any other damage, a missing segment, or a damaged hard state or snapshot file throws {@link
  * CorruptStorageException} naming the file and offset: starting anyway could forget acknowledged
@@ -67,11 +58,11 @@ import org.slf4j.LoggerFactory;
  * complete on the writer thread. An I/O error (a failed write or fsync, a full disk), on the log or
  * on a snapshot written in the background, fails the pending stages and every later call: after a
  * failed fsync the page cache cannot be trusted, so the peer must stop and recover from disk.
+ *
+ * <p>This class holds the API, the in-memory view (validation and sizes) and the lifecycle; the
+ * writer pipeline, recovery and the directory lock ({@link DirectoryLock}) have classes of their own.
  */
 public final class FileStorage implements RaftStorage, AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(FileStorage.class);
-  private static final int MAX_BATCH = 4096;
-
   /** @param segmentBytes a segment is rolled once it holds at least this many bytes */
   public record Options(long segmentBytes) {
     public static final Options DEFAULT = new Options(64L << 20);
@@ -88,46 +79,17 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
   public record Stats(long requests, long batches, long logSyncs) {}
 
   private final Path dir;
-  private final Options options;
-  private final ChannelOpener opener;
-  private final FileChannel lockChannel;
-  private final FileLock lock;
+  private final DirectoryLock lock;
+  private final WalWriter writer;
 
   // ---- logical state: the sum of every persist call so far, durable or not; guarded by this
   private HardState hardState; // persistent
-  private long snapshotIndex; // persistent
-  private long snapshotTerm; // persistent
+  private final EntryMeta entries = new EntryMeta(); // persistent: snapshot point and the entries after it
   private long snapshotBytes;
-  private final EntryMeta entries = new EntryMeta(); // entries snapshotIndex+1 .. lastIndex
   private PersistentState recovered; // what open() found; dropped at the first persist
   private CompletableFuture<Void> snapshotsSettled = CompletableFuture.completedFuture(null); // the latest background snapshot's
   private boolean closed;
-
-  // ---- the writer
-  private final LinkedBlockingQueue<Work> queue = new LinkedBlockingQueue<>();
-  private final Thread writer;
-  private volatile Throwable failure;
   private final AtomicLong requestCount = new AtomicLong();
-  private final AtomicLong batchCount = new AtomicLong();
-  private final SegmentLog segments; // touched by the writer thread only once it runs (before: by open)
-  private final SnapshotWriter snapshots;
-
-  /** What the writer carries out. */
-  private sealed interface Work {}
-
-  /**
-   * One persist call: its effects, in the order the writer carries them out. {@code settled}: for
-   * a snapshot written in the background, completes once it is durable; otherwise null.
-   */
-  private record Request(HardState hardState, Snapshot snapshot, boolean reset, List<LogEntry> entries,
-      CompletableFuture<Void> done, CompletableFuture<Void> settled) implements Work {}
-
-  /** A snapshot written in the background is durable: its mark goes into the log. */
-  private record SnapshotDurable(Snapshot snapshot, List<CompletableFuture<Void>> settled) implements Work {}
-
-  private enum Stop implements Work {
-    INSTANCE
-  }
 
   /**
    * Opens (creating it if needed) the storage in {@code dir} and recovers it: after this returns,
@@ -154,31 +116,22 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
 
   private FileStorage(Path dir, Options options, ChannelOpener opener) throws IOException {
     this.dir = dir;
-    this.options = options;
-    this.opener = opener;
     Files.createDirectories(dir);
-    lockChannel = FileChannel.open(dir.resolve(WalFormat.LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock l;
+    lock = DirectoryLock.acquire(dir);
+    SegmentLog segments;
     try {
-      l = lockChannel.tryLock();
-    } catch (OverlappingFileLockException e) {
-      l = null;
-    }
-    if (l == null) {
-      lockChannel.close();
-      throw new IllegalStateException("storage directory " + dir + " is in use by another FileStorage");
-    }
-    lock = l;
-    try {
-      segments = recover();
+      WalScan scan = Recovery.scan(dir, opener);
+      hardState = scan.hardState;
+      entries.resetTo(scan.snapshot.index(), scan.snapshot.term());
+      for (LogEntry e : scan.replay.log) entries.append(e);
+      snapshotBytes = scan.snapshot.data().length;
+      recovered = scan.state();
+      segments = Recovery.openSegments(dir, options.segmentBytes(), opener, scan);
     } catch (IOException | RuntimeException e) {
-      releaseLock();
+      lock.release();
       throw e;
     }
-    snapshots = new SnapshotWriter(dir, opener, (s, settled) -> queue.add(new SnapshotDurable(s, settled)), this::fail);
-    writer = new Thread(this::runWriter, "raftkv-wal-" + dir.getFileName());
-    writer.setDaemon(true);
-    writer.start();
+    writer = new WalWriter(dir, opener, segments);
   }
 
   // ---------------------------------------------------------------- RaftStorage
@@ -238,31 +191,14 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
     CompletableFuture<Void> done = new CompletableFuture<>();
     synchronized (this) {
       if (closed) return CompletableFuture.failedFuture(new IllegalStateException("storage " + dir + " is closed"));
-      Throwable f = failure;
-      if (f != null) return CompletableFuture.failedFuture(failed(f));
+      Throwable f = writer.failure();
+      if (f != null) return CompletableFuture.failedFuture(WalWriter.failed(f));
       Snapshot s = ready.snapshot();
-      if (s != null && s.index() <= snapshotIndex) s = null; // older than what we have: nothing to do
-      boolean reset = false;
-      long newSnapshotIndex = s == null ? snapshotIndex : s.index();
-      long newLast = lastIndex();
-      if (s != null) {
-        reset = !(s.index() <= lastIndex() && termAt(s.index()) == s.term());
-        if (reset) newLast = s.index();
-      }
+      if (s != null && s.index() <= entries.snapshotIndex()) s = null; // older than what we have: nothing to do
       List<LogEntry> add = ready.entries();
-      if (!add.isEmpty()) {
-        long first = add.get(0).index();
-        if (first <= newSnapshotIndex || first > newLast + 1) {
-          return CompletableFuture.failedFuture(new IllegalStateException(
-              "entries from " + first + " do not fit the log (" + newSnapshotIndex + ", " + newLast + "]"));
-        }
-        for (int i = 1; i < add.size(); i++) {
-          if (add.get(i).index() != first + i) {
-            return CompletableFuture.failedFuture(
-                new IllegalStateException("entries are not consecutive at index " + add.get(i).index()));
-          }
-        }
-      }
+      String misfit = entries.misfit(s, add);
+      if (misfit != null) return CompletableFuture.failedFuture(new IllegalStateException(misfit));
+      boolean reset = s != null && !entries.holds(s.index(), s.term());
       HardState hs = ready.hardState();
       if (hs != null && hs.equals(hardState)) hs = null;
 
@@ -270,27 +206,20 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
       recovered = null;
       CompletableFuture<Void> settled = null;
       if (s != null) {
-        if (reset) entries.clear();
-        else entries.dropFirst((int) (s.index() - snapshotIndex));
-        snapshotIndex = s.index();
-        snapshotTerm = s.term();
         snapshotBytes = s.data().length;
         if (!reset) snapshotsSettled = settled = new CompletableFuture<>();
       }
-      if (!add.isEmpty()) {
-        entries.truncate((int) (add.get(0).index() - snapshotIndex - 1));
-        for (LogEntry e : add) entries.add(e.term(), RaftCodec.entrySize(e));
-      }
+      entries.apply(s, add);
       if (hs != null) hardState = hs;
       requestCount.incrementAndGet();
-      queue.add(new Request(hs, s, reset, List.copyOf(add), done, settled));
+      writer.submit(new WalWriter.Request(hs, s, reset, List.copyOf(add), done, settled));
     }
     return done;
   }
 
   @Override
   public synchronized long raftStateSize() {
-    return MemoryStorage.raftStateSize(hardState, snapshotIndex, snapshotTerm, entries.count, entries.bytes);
+    return RaftCodec.raftStateSize(hardState, entries.snapshotIndex(), entries.snapshotTerm(), entries.count(), entries.bytes());
   }
 
   @Override
@@ -300,7 +229,7 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
 
   /** Counters for benchmarks and tests. */
   public Stats stats() {
-    return new Stats(requestCount.get(), batchCount.get(), segments.syncs.get());
+    return new Stats(requestCount.get(), writer.batches(), writer.syncs());
   }
 
   public Path directory() {
@@ -313,228 +242,9 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
     synchronized (this) {
       if (closed) return;
       closed = true;
-      queue.add(Stop.INSTANCE);
     }
-    boolean interrupted = false;
-    while (writer.isAlive()) {
-      try {
-        writer.join();
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    closeQuietly();
+    boolean interrupted = writer.stop(); // after every call accepted before closed was set
+    lock.release();
     if (interrupted) Thread.currentThread().interrupt();
-  }
-
-  private void closeQuietly() {
-    try {
-      segments.close();
-    } catch (IOException e) {
-      log.warn("{}: closing the active segment failed", dir, e);
-    }
-    releaseLock();
-  }
-
-  private void releaseLock() {
-    try {
-      lock.release();
-      lockChannel.close();
-    } catch (IOException e) {
-      log.warn("{}: releasing the directory lock failed", dir, e);
-    }
-  }
-
-  private long lastIndex() {
-    return snapshotIndex + entries.count;
-  }
-
-  private long termAt(long index) {
-    if (index == snapshotIndex) return snapshotTerm;
-    return entries.term((int) (index - snapshotIndex - 1));
-  }
-
-  private static RuntimeException failed(Throwable f) {
-    return new IllegalStateException("storage failed earlier and accepts nothing more", f);
-  }
-
-  /** Writing failed: from now on every call fails (the first failure is the one reported). */
-  private synchronized void fail(Throwable t) {
-    if (failure != null) return;
-    failure = t;
-    log.error("{}: writing failed; the storage accepts nothing more", dir, t);
-  }
-
-  // ---------------------------------------------------------------- the writer
-
-  private void runWriter() {
-    List<Work> batch = new ArrayList<>();
-    try {
-      boolean stopping = false;
-      while (true) {
-        if (batch.isEmpty()) batch.add(takeUninterruptibly());
-        queue.drainTo(batch, MAX_BATCH - 1);
-        stopping |= batch.remove(Stop.INSTANCE);
-        runBatch(batch);
-        batch.clear();
-        if (stopping) {
-          // Closing: the snapshots handed over finish, and their marks go into the log.
-          snapshots.awaitIdle();
-          queue.drainTo(batch);
-          if (batch.isEmpty()) break;
-        }
-      }
-    } catch (Throwable t) {
-      // Not an I/O error (runBatch handles those): nothing queued may be left waiting.
-      fail(t);
-      synchronized (this) {
-        queue.drainTo(batch);
-      }
-      for (Work w : batch) failWork(w, t);
-    } finally {
-      try {
-        snapshots.shutdown();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
-  private Work takeUninterruptibly() {
-    while (true) {
-      try {
-        return queue.take();
-      } catch (InterruptedException e) {
-        // only close() stops the writer, after the queue drains
-      }
-    }
-  }
-
-  /** Writes {@code batch}, fsyncs once, then completes its stages in call order. */
-  private void runBatch(List<Work> batch) {
-    List<CompletableFuture<Void>> settled = new ArrayList<>(); // complete once this batch is durable
-    SnapshotWriter.Job background = null; // handed to the snapshot writer once this batch is durable
-    try {
-      if (failure != null) throw failed(failure);
-      for (Work w : batch) {
-        if (w instanceof Request r) {
-          background = write(r, background, settled);
-        } else if (w instanceof SnapshotDurable d) {
-          Snapshot s = d.snapshot();
-          // A snapshot discarding the log may have been written meanwhile: this one is older.
-          if (s.index() > segments.markIndex()) {
-            segments.append(WalFormat.snapshotMark(s.index(), s.term(), false));
-            segments.noteMark(s.index(), false);
-          }
-          settled.addAll(d.settled());
-        }
-      }
-      segments.finish();
-    } catch (Throwable t) {
-      fail(t);
-      for (Work w : batch) failWork(w, t);
-      if (background != null) for (CompletableFuture<Void> f : background.settled()) f.completeExceptionally(t);
-      for (CompletableFuture<Void> f : settled) f.completeExceptionally(t);
-      return;
-    }
-    batchCount.incrementAndGet();
-    for (Work w : batch) if (w instanceof Request r) r.done.complete(null);
-    for (CompletableFuture<Void> f : settled) f.complete(null);
-    if (background != null) snapshots.submit(background);
-  }
-
-  private static void failWork(Work w, Throwable t) {
-    if (w instanceof Request r) {
-      r.done.completeExceptionally(t);
-      if (r.settled != null) r.settled.completeExceptionally(t);
-    } else if (w instanceof SnapshotDurable d) {
-      for (CompletableFuture<Void> f : d.settled()) f.completeExceptionally(t);
-    }
-  }
-
-  /**
-   * Hard state, then snapshot, then entries: a crash in between leaves a state Raft can start
-   * from. A snapshot keeping the log's suffix is only noted in {@code background} (the latest one
-   * of the batch), to be written once the batch, and with it the log it covers, is durable.
-   */
-  private SnapshotWriter.Job write(Request r, SnapshotWriter.Job background, List<CompletableFuture<Void>> settled)
-      throws IOException, InterruptedException {
-    if (r.hardState != null) {
-      segments.sync(); // earlier calls' entries become durable first
-      AtomicFiles.write(opener, dir, WalFormat.HARD_STATE_FILE, ByteBuffer.wrap(WalFormat.hardState(r.hardState)));
-    }
-    Snapshot s = r.snapshot;
-    if (s != null && r.reset) {
-      // In order: an older snapshot still being written must not land after this one.
-      snapshots.awaitIdle();
-      if (failure != null) throw failed(failure);
-      if (background != null) settled.addAll(background.settled()); // superseded by this one
-      background = null;
-      segments.sync();
-      byte[] prefix = WalFormat.snapshotPrefix(s);
-      AtomicFiles.write(opener, dir, WalFormat.SNAPSHOT_FILE,
-          WalFormat.frameHeader(prefix, s.data()), ByteBuffer.wrap(prefix), ByteBuffer.wrap(s.data()));
-      segments.append(WalFormat.snapshotMark(s.index(), s.term(), true));
-      segments.noteMark(s.index(), true);
-    } else if (s != null) {
-      List<CompletableFuture<Void>> waiting = new ArrayList<>();
-      if (background != null) waiting.addAll(background.settled());
-      waiting.add(r.settled);
-      background = new SnapshotWriter.Job(s, waiting);
-    }
-    if (!r.entries.isEmpty()) {
-      segments.append(WalFormat.entries(r.entries));
-      segments.noteEntries(r.entries.get(0).index(), r.entries.get(r.entries.size() - 1).index());
-    }
-    return background;
-  }
-
-  // ---------------------------------------------------------------- recovery
-
-  /** Reads the directory, repairs a torn tail, and sets up both views. Runs before the writer starts. */
-  private SegmentLog recover() throws IOException {
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        if (p.getFileName().toString().endsWith(WalFormat.TMP_SUFFIX)) Files.delete(p); // unfinished replacement
-      }
-    }
-    Path hsFile = dir.resolve(WalFormat.HARD_STATE_FILE);
-    if (!Files.exists(hsFile) && !Files.exists(dir.resolve(WalFormat.SNAPSHOT_FILE)) && WalScan.listSegments(dir).isEmpty()) {
-      AtomicFiles.write(opener, dir, WalFormat.HARD_STATE_FILE, ByteBuffer.wrap(WalFormat.hardState(HardState.INITIAL))); // a new peer
-    }
-    WalScan scan = WalScan.read(dir);
-    if (scan.segments.isEmpty() && (!scan.hardState.equals(HardState.INITIAL) || !scan.snapshot.isEmpty())) {
-      throw new CorruptStorageException(dir, -1, "no log segments, yet the hard state or snapshot shows the peer has run");
-    }
-    SegmentLog segments = new SegmentLog(dir, options.segmentBytes(), opener, scan);
-    try {
-      applyRecovered(scan, segments);
-    } catch (IOException | RuntimeException e) {
-      try {
-        segments.close();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
-    return segments;
-  }
-
-  private void applyRecovered(WalScan scan, SegmentLog segments) throws IOException {
-
-    hardState = scan.hardState;
-    snapshotIndex = scan.snapshot.index();
-    snapshotTerm = scan.snapshot.term();
-    snapshotBytes = scan.snapshot.data().length;
-    for (LogEntry e : scan.replay.log) entries.add(e.term(), RaftCodec.entrySize(e));
-    recovered = scan.state();
-
-    if (scan.snapshot.index() > segments.markIndex()) {
-      // The snapshot file became durable, its mark did not: write the mark now, so the log alone
-      // tells how it relates to the snapshot and older segments can go.
-      segments.append(WalFormat.snapshotMark(scan.snapshot.index(), scan.snapshot.term(), scan.replay.endReset));
-      segments.noteMark(scan.snapshot.index(), false); // liveLast already reflects the reset, if any
-    }
-    segments.finish();
   }
 }

@@ -1,9 +1,11 @@
 package io.raftkv.storage;
 
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.RaftCodec;
-import io.raftkv.raft.RaftCodec.CorruptDataException;
 import io.raftkv.raft.Snapshot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -104,7 +106,7 @@ final class WalFormat {
   }
 
   static byte[] entries(List<LogEntry> entries) {
-    RaftCodec.Writer w = payload(ENTRIES).varint(entries.get(0).index()).varint(entries.size());
+    ByteWriter w = payload(ENTRIES).varint(entries.get(0).index()).varint(entries.size());
     for (LogEntry e : entries) w.varint(e.term()).bytes(e.command());
     return frame(w.toByteArray());
   }
@@ -122,13 +124,13 @@ final class WalFormat {
     return payload(SNAPSHOT).varint(s.index()).varint(s.term()).varint(s.data().length).toByteArray();
   }
 
-  private static RaftCodec.Writer payload(int type) {
-    return new RaftCodec.Writer().u8(VERSION).u8(type);
+  private static ByteWriter payload(int type) {
+    return new ByteWriter().u8(VERSION).u8(type);
   }
 
   /** Decodes the payload at {@code buf[off, off+len)}; throws {@link CorruptDataException}. */
   static Record decode(byte[] buf, int off, int len) {
-    RaftCodec.Reader r = new RaftCodec.Reader(Arrays.copyOfRange(buf, off, off + len));
+    ByteReader r = new ByteReader(Arrays.copyOfRange(buf, off, off + len));
     int version = r.u8();
     if (version != VERSION && version != VERSION_1) throw new CorruptDataException("unsupported format version " + version);
     int type = r.u8();

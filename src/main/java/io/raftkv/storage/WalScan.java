@@ -1,9 +1,9 @@
 package io.raftkv.storage;
 
+import io.raftkv.codec.CorruptDataException;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.PersistentState;
-import io.raftkv.raft.RaftCodec.CorruptDataException;
 import io.raftkv.raft.Snapshot;
 import io.raftkv.storage.WalFormat.Entries;
 import io.raftkv.storage.WalFormat.FrameCheck;
@@ -200,6 +200,12 @@ final class WalScan {
    * known entry is unknown, and a record overwriting from inside that prefix replaces all that is
    * known. Every live entry past the latest snapshot is in the segments that remain, which the
    * final check confirms.
+   *
+   * <p>Why this is not a {@link io.raftkv.raft.LogTail}, which the live storages share: a LogTail
+   * always knows where it starts (its snapshot point) and entries that do not fit are its caller's
+   * bug, while here the start is unknown until a record fixes it, an overwrite from before the
+   * first known entry is legitimate, a gap or an overwrite of a snapshot is damage on disk to report
+   * with its file and offset, and every change must also be charged to the segments it leaves dead.
    */
   static final class Replay {
     final ArrayList<LogEntry> log = new ArrayList<>(); // entries base+1 .. base+size

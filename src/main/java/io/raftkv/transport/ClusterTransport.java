@@ -1,5 +1,6 @@
 package io.raftkv.transport;
 
+import io.raftkv.codec.CorruptDataException;
 import io.raftkv.raft.Envelope;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftCodec;
@@ -147,7 +148,7 @@ public final class ClusterTransport implements PeerTransport {
                 RaftMessage m;
                 try {
                   m = RaftCodec.decodeMessage(whole);
-                } catch (RaftCodec.CorruptDataException bad) {
+                } catch (CorruptDataException bad) {
                   ctx.getLog().warn("n{} dropped a malformed message from n{}: {}", self, p.from(), bad.getMessage());
                   return Behaviors.same();
                 }

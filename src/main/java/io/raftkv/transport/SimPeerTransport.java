@@ -1,5 +1,6 @@
 package io.raftkv.transport;
 
+import io.raftkv.codec.ByteWriter;
 import io.raftkv.raft.Envelope;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftCodec;
@@ -41,7 +42,7 @@ public final class SimPeerTransport implements PeerTransport {
       m -> {
         if (!(m instanceof Envelope e)) return null;
         byte[] b = RaftCodec.encode(e.message());
-        int size = b.length + RaftCodec.varintSize(e.from());
+        int size = b.length + ByteWriter.varintSize(e.from());
         return new SimNetwork.Transmission(new Envelope(e.from(), e.to(), RaftCodec.decodeMessage(b)), size);
       };
 

@@ -9,7 +9,6 @@ import io.raftkv.raft.RaftMessage.AppendEntriesReply;
 import io.raftkv.raft.RaftMessage.RequestVote;
 import io.raftkv.raft.RaftMessage.RequestVoteReply;
 import io.raftkv.storage.MemoryStorage;
-import io.raftkv.storage.RaftStorage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

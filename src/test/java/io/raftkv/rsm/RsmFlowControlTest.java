@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftPeer;
+import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Ready;
 import io.raftkv.storage.MemoryStorage;
-import io.raftkv.storage.RaftStorage;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.raftkv.storage;
 
+import io.raftkv.codec.ByteWriter;
 import static io.raftkv.storage.StorageScripts.assertSame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -309,7 +310,7 @@ class FileStorageRecoveryTest {
   }
 
   private static byte[] v1SegmentHeader(long seq, long previousBytes) {
-    return WalFormat.frame(new io.raftkv.raft.RaftCodec.Writer().u8(WalFormat.VERSION_1).u8(WalFormat.SEGMENT_HEADER)
+    return WalFormat.frame(new io.raftkv.codec.ByteWriter().u8(WalFormat.VERSION_1).u8(WalFormat.SEGMENT_HEADER)
         .varint(seq).varint(previousBytes).toByteArray());
   }
 

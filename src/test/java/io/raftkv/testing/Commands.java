@@ -1,6 +1,8 @@
 package io.raftkv.testing;
 
-import io.raftkv.raft.RaftCodec;
+import io.raftkv.codec.ByteReader;
+import io.raftkv.codec.ByteWriter;
+import io.raftkv.codec.CorruptDataException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,13 +19,13 @@ public final class Commands {
   private Commands() {}
 
   public static byte[] encode(Object cmd) {
-    RaftCodec.Writer w = new RaftCodec.Writer();
+    ByteWriter w = new ByteWriter();
     write(w, cmd);
     return w.toByteArray();
   }
 
   public static Object decode(byte[] bytes) {
-    RaftCodec.Reader r = new RaftCodec.Reader(bytes);
+    ByteReader r = new ByteReader(bytes);
     Object o = read(r);
     r.expectEnd();
     return o;
@@ -31,7 +33,7 @@ public final class Commands {
 
   /** The tester's snapshot: lastIncludedIndex, then the commands at indices 0..lastIncludedIndex. */
   public static byte[] encodeSnapshot(long lastIncludedIndex, List<Object> commands) {
-    RaftCodec.Writer w = new RaftCodec.Writer();
+    ByteWriter w = new ByteWriter();
     w.varint(lastIncludedIndex).varint(commands.size());
     for (Object c : commands) write(w, c);
     return w.toByteArray();
@@ -40,7 +42,7 @@ public final class Commands {
   public record TesterSnapshot(long lastIncludedIndex, List<Object> commands) {}
 
   public static TesterSnapshot decodeSnapshot(byte[] bytes) {
-    RaftCodec.Reader r = new RaftCodec.Reader(bytes);
+    ByteReader r = new ByteReader(bytes);
     long index = r.varint();
     long count = r.varint();
     List<Object> cmds = new ArrayList<>();
@@ -49,7 +51,7 @@ public final class Commands {
     return new TesterSnapshot(index, cmds);
   }
 
-  private static void write(RaftCodec.Writer w, Object cmd) {
+  private static void write(ByteWriter w, Object cmd) {
     if (cmd == null) {
       w.u8(NULL);
     } else if (cmd instanceof Integer i) {
@@ -61,13 +63,13 @@ public final class Commands {
     }
   }
 
-  private static Object read(RaftCodec.Reader r) {
+  private static Object read(ByteReader r) {
     int tag = r.u8();
     return switch (tag) {
       case NULL -> null;
       case INT -> (int) r.varintSigned();
       case STRING -> new String(r.bytes(), StandardCharsets.UTF_8);
-      default -> throw new RaftCodec.CorruptDataException("unknown command tag " + tag);
+      default -> throw new CorruptDataException("unknown command tag " + tag);
     };
   }
 }

@@ -1,4 +1,4 @@
-package io.raftkv.cli;
+package io.raftkv.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

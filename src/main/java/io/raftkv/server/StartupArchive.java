@@ -1,7 +1,7 @@
-package io.raftkv.cli;
+package io.raftkv.server;
 
-import io.raftkv.bench.NodeProcesses;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,6 +30,9 @@ import java.util.stream.Stream;
  * <p>The training run is a one-member node on free loopback ports that serves one PUT and one GET and
  * is then stopped with SIGTERM, on which the JVM writes the archive. Concurrent callers (three node
  * launches at once) wait on a lock file for the one run.
+ *
+ * <p>It lives with the node's bootstrap, below both {@code cli} (the {@code startup-archive}
+ * command) and {@code bench} (node processes), so that neither of those shells imports the other.
  */
 public final class StartupArchive {
   /**
@@ -39,6 +42,8 @@ public final class StartupArchive {
   public static final List<String> FAST_START_OPTIONS = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
 
   private static final Duration TRAINING_LIMIT = Duration.ofSeconds(90);
+  /** The program the training run starts: named, not imported, as cli sits above this package. */
+  private static final String MAIN = "io.raftkv.cli.Main";
 
   private StartupArchive() {}
 
@@ -94,13 +99,13 @@ public final class StartupArchive {
   private static void train(Path jar, Path archive) throws IOException, InterruptedException {
     Path work = Files.createTempDirectory("raftkv-training");
     Path written = work.resolve("raftkv.jsa");
-    int[] ports = NodeProcesses.freePorts(2);
+    int[] ports = freePorts();
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new ArrayList<>(List.of(java, "-XX:ArchiveClassesAtExit=" + written, "-Xlog:cds=off", "-Xlog:cds+dynamic=off"));
     cmd.addAll(FAST_START_OPTIONS);
     cmd.addAll(
         List.of(
-            "-cp", jar.toString(), Main.class.getName(), "node", "--id", "0",
+            "-cp", jar.toString(), MAIN, "node", "--id", "0",
             "--members", "127.0.0.1:" + ports[0] + ":" + ports[1], "--data-dir", work.resolve("data").toString()));
     Process node = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("node.log").toFile()).start();
     try {
@@ -115,6 +120,17 @@ public final class StartupArchive {
       deleteTree(work);
     } finally {
       node.destroyForcibly();
+    }
+  }
+
+  /**
+   * Two TCP ports that were free a moment ago (bound to port 0 together, then released). Not
+   * bench's NodeProcesses.freePorts: bench sits above this package.
+   */
+  private static int[] freePorts() throws IOException {
+    try (ServerSocket a = new ServerSocket(0);
+        ServerSocket b = new ServerSocket(0)) {
+      return new int[] {a.getLocalPort(), b.getLocalPort()};
     }
   }
 
