@@ -6,7 +6,6 @@ import io.raftkv.kv.KvServer;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.storage.FileStorage;
-import io.raftkv.storage.RaftStorage;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -365,10 +364,5 @@ public final class NodeServer implements AutoCloseable {
                 .build();
           });
     }
-  }
-
-  /** For callers that hold a storage of their own (tests). */
-  static RaftStorage storageOf(NodeServer s) {
-    return s.storage;
   }
 }
