@@ -30,9 +30,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * @param maxSessionsPerShard client sessions each shard remembers for exactly-once writes
    * @param submitTimeout how long a request may wait for its op to commit before the server gives
    *     up answering (the client then retries, possibly elsewhere)
-   * @param unsafeLocalReads BROKEN ON PURPOSE, for tests only: serve Gets from this replica's own
-   *     state without going through the log, so a stale replica answers with stale data. Tests use
-   *     it to show that the linearizability checker catches the violation.
    * @param admission how many requests (and bytes of ops) the leader keeps in flight before it
    *     answers {@link Reply.Busy}
    */
@@ -42,7 +39,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
       int shards,
       int maxSessionsPerShard,
       Duration submitTimeout,
-      boolean unsafeLocalReads,
       Rsm.Admission admission) {
     /** Defaults: 4 shards, 10 000 sessions per shard, 5 s submit timeout, {@link Rsm.Admission#defaults()}. */
     public static Settings of(RaftPeer.Settings raft, int maxRaftState) {
@@ -52,21 +48,15 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
           KvStateMachine.DEFAULT_SHARDS,
           KvStore.DEFAULT_MAX_SESSIONS,
           Duration.ofSeconds(5),
-          false,
           Rsm.Admission.defaults());
     }
 
     public Settings withSubmitTimeout(Duration timeout) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, unsafeLocalReads, admission);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, admission);
     }
 
     public Settings withAdmission(Rsm.Admission limits) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, unsafeLocalReads, limits);
-    }
-
-    /** See {@code unsafeLocalReads}: never in production. */
-    public Settings withUnsafeLocalReads() {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, true, admission);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, limits);
     }
   }
 
@@ -162,13 +152,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   }
 
   private Behavior<Command> onRequest(Request r) {
-    if (settings.unsafeLocalReads() && r.op() instanceof KvOp.Get) {
-      ActorRef<Reply> replyTo = r.replyTo();
-      shards
-          .get(KvStateMachine.shardOf(r.op().key(), shards.size()))
-          .tell(new KvShard.Apply(r.op(), result -> replyTo.tell(new Reply.Done(result))));
-      return this;
-    }
     byte[] op = KvCodec.encode(r.op());
     boolean read = r.op() instanceof KvOp.Get;
     getContext()
@@ -183,13 +166,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
 
   private Behavior<Command> onExecute(Execute e) {
     Rsm.Request r = e.request();
-    if (settings.unsafeLocalReads() && r.read()) {
-      KvOp op = KvCodec.decodeOp(r.op());
-      shards
-          .get(KvStateMachine.shardOf(op.key(), shards.size()))
-          .tell(new KvShard.Apply(op, result -> r.replyTo().tell(new Rsm.Answer(r.tag(), new Rsm.Result.Ok(0, KvCodec.encode(result))))));
-      return this;
-    }
     rsm.tell(r);
     return this;
   }

@@ -366,9 +366,4 @@ public final class NodeServer implements AutoCloseable {
           });
     }
   }
-
-  /** For callers that hold a storage of their own (tests). */
-  static RaftStorage storageOf(NodeServer s) {
-    return s.storage;
-  }
 }

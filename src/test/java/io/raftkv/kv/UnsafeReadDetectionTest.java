@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.testing.KvLabCluster;
+import io.raftkv.testing.UnsafeLocalReadKvServer;
 import io.raftkv.testing.lin.CheckReport;
 import io.raftkv.testing.lin.CheckResult;
 import io.raftkv.testing.lin.KvInput;
@@ -29,8 +30,9 @@ import org.junit.jupiter.api.Timeout;
  * v3, v4, one after the other; after each write returns, a clerk that can reach only the old
  * leader reads "k". Then heal.
  *
- * <p>With {@link KvServer.Settings#withUnsafeLocalReads()} the old leader answers from its own
- * state, which cannot have seen the majority's writes, so each such read returns v1 although it
+ * <p>With {@link UnsafeLocalReadKvServer} (KvServer's wiring, Gets answered from the replica's own
+ * shards; a test class: the product has no such mode) the old leader answers from its
+ * own state, which cannot have seen the majority's writes, so each such read returns v1 although it
  * began after a later write had returned: the history is certainly not linearizable, and the
  * checker must say ILLEGAL (not UNKNOWN: the history is a dozen operations). With reads through
  * the log, those reads cannot complete in the minority; they finish after the heal, and the same

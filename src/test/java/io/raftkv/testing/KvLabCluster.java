@@ -70,15 +70,18 @@ public final class KvLabCluster implements AutoCloseable {
     this(kit, n, reliable, maxRaftState, false);
   }
 
-  /** @param unsafeReads serve Gets from local state (broken on purpose; see KvServer.Settings) */
+  /** @param unsafeReads serve Gets from local state (broken on purpose; see {@link UnsafeLocalReadKvServer}) */
   public KvLabCluster(ActorTestKit kit, int n, boolean reliable, int maxRaftState, boolean unsafeReads) {
     this.kit = kit;
     this.unsafeReads = unsafeReads;
     this.group = new LabGroup(kit, n, reliable, KV_WIRE, (i, size, storage, transport, seed) -> {
       RaftPeer.Settings raft = new RaftPeer.Settings(i, size, RaftConfig.defaults(), Duration.ofMillis(10), seed);
       KvServer.Settings settings = KvServer.Settings.of(raft, maxRaftState);
-      if (this.unsafeReads) settings = settings.withUnsafeLocalReads();
-      ActorRef<KvServer.Command> server = kit.spawn(KvServer.create(settings, storage, transport));
+      ActorRef<KvServer.Command> server =
+          kit.spawn(
+              this.unsafeReads
+                  ? UnsafeLocalReadKvServer.create(settings, storage, transport)
+                  : KvServer.create(settings, storage, transport));
       ActorRef<Rsm.Command> rsm = ask(server, KvServer.GetRsm::new);
       ActorRef<RaftPeer.Command> peer = ask(rsm, Rsm.GetRaft::new);
       transport.bind(peer);
