@@ -4,7 +4,6 @@ import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.storage.RaftStorage;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -28,52 +27,48 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * @param maxRaftState snapshot when the persisted Raft state reaches this many bytes; -1 = never
    * @param shards how many {@link KvShard} actors split the key space
    * @param maxSessionsPerShard client sessions each shard remembers for exactly-once writes
-   * @param submitTimeout how long a request may wait for its op to commit before the server gives
-   *     up answering (the client then retries, possibly elsewhere)
    * @param unsafeLocalReads BROKEN ON PURPOSE, for tests only: serve Gets from this replica's own
    *     state without going through the log, so a stale replica answers with stale data. Tests use
    *     it to show that the linearizability checker catches the violation.
    * @param admission how many requests (and bytes of ops) the leader keeps in flight before it
-   *     answers {@link Reply.Busy}
+   *     answers {@link Rsm.Result.Busy}
    */
   public record Settings(
       RaftPeer.Settings raft,
       int maxRaftState,
       int shards,
       int maxSessionsPerShard,
-      Duration submitTimeout,
       boolean unsafeLocalReads,
       Rsm.Admission admission) {
-    /** Defaults: 4 shards, 10 000 sessions per shard, 5 s submit timeout, {@link Rsm.Admission#defaults()}. */
+    /** Defaults: 4 shards, 10 000 sessions per shard, {@link Rsm.Admission#defaults()}. */
     public static Settings of(RaftPeer.Settings raft, int maxRaftState) {
       return new Settings(
           raft,
           maxRaftState,
           KvStateMachine.DEFAULT_SHARDS,
           KvStore.DEFAULT_MAX_SESSIONS,
-          Duration.ofSeconds(5),
           false,
           Rsm.Admission.defaults());
     }
 
-    public Settings withSubmitTimeout(Duration timeout) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, unsafeLocalReads, admission);
-    }
-
     public Settings withAdmission(Rsm.Admission limits) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, unsafeLocalReads, limits);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, unsafeLocalReads, limits);
     }
 
     /** See {@code unsafeLocalReads}: never in production. */
     public Settings withUnsafeLocalReads() {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, true, admission);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, true, admission);
     }
   }
 
   public sealed interface Command {}
 
-  /** Execute {@code op}; the answer goes to {@code replyTo}. */
-  public record Request(KvOp op, ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * Execute {@code op}; the RSM's {@link Rsm.Result} goes straight to {@code replyTo} (a {@code
+   * Stopped} means: try another replica). As with any tell, no answer may come (this replica is
+   * down, or a leader cut off in a minority holds the op): the sender's own timeout covers that.
+   */
+  public record Request(KvOp op, ActorRef<Rsm.Result> replyTo) implements Command {}
 
   /**
    * Execute the {@link KvCodec}-encoded op of {@code request} (its {@code read} set for a Get); the
@@ -82,30 +77,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    */
   public record Execute(Rsm.Request request) implements Command {}
 
-  /** A server's answer. No answer at all is possible too (lost, or the server is down). */
-  public sealed interface Reply {
-    /** The op committed and this is its result. */
-    record Done(KvResult result) implements Reply {}
-
-    /**
-     * This replica does not lead (or lost leadership): try another. The op may still commit.
-     * {@code leader} is the replica this one believes leads, or -1 when it knows none.
-     */
-    record WrongLeader(int leader) implements Reply {
-      public static final WrongLeader UNKNOWN = new WrongLeader(-1);
-    }
-
-    /** The leader has too much in flight and did not propose the op: retry later. */
-    enum Busy implements Reply {
-      INSTANCE
-    }
-
-    /** The op did not commit within the server's deadline; its fate is unknown. */
-    enum Timeout implements Reply {
-      INSTANCE
-    }
-  }
-
   /** Answers with the RSM of this replica (tests use it to reach Raft). */
   public record GetRsm(ActorRef<ActorRef<Rsm.Command>> replyTo) implements Command {}
 
@@ -113,8 +84,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   public enum Kill implements Command {
     INSTANCE
   }
-
-  private record Answered(Rsm.Result result, Throwable failure, ActorRef<Reply> replyTo) implements Command {}
 
   public static Behavior<Command> create(Settings settings, RaftStorage storage, PeerTransport transport) {
     return Behaviors.setup(ctx -> new KvServer(ctx, settings, storage, transport));
@@ -148,7 +117,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     return newReceiveBuilder()
         .onMessage(Request.class, this::onRequest)
         .onMessage(Execute.class, this::onExecute)
-        .onMessage(Answered.class, this::onAnswered)
         .onMessage(GetRsm.class, g -> {
           g.replyTo().tell(rsm);
           return this;
@@ -163,21 +131,14 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
 
   private Behavior<Command> onRequest(Request r) {
     if (settings.unsafeLocalReads() && r.op() instanceof KvOp.Get) {
-      ActorRef<Reply> replyTo = r.replyTo();
+      ActorRef<Rsm.Result> replyTo = r.replyTo();
       shards
           .get(KvStateMachine.shardOf(r.op().key(), shards.size()))
-          .tell(new KvShard.Apply(r.op(), result -> replyTo.tell(new Reply.Done(result))));
+          .tell(new KvShard.Apply(r.op(), result -> replyTo.tell(new Rsm.Result.Ok(0, KvCodec.encode(result)))));
       return this;
     }
     byte[] op = KvCodec.encode(r.op());
-    boolean read = r.op() instanceof KvOp.Get;
-    getContext()
-        .ask(
-            Rsm.Result.class,
-            rsm,
-            settings.submitTimeout(),
-            ref -> read ? new Rsm.Read(op, ref) : new Rsm.Submit(op, ref),
-            (result, failure) -> new Answered(result, failure, r.replyTo()));
+    rsm.tell(r.op() instanceof KvOp.Get ? new Rsm.Read(op, r.replyTo()) : new Rsm.Submit(op, r.replyTo()));
     return this;
   }
 
@@ -191,23 +152,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
       return this;
     }
     rsm.tell(r);
-    return this;
-  }
-
-  private Behavior<Command> onAnswered(Answered a) {
-    Reply reply;
-    if (a.result() instanceof Rsm.Result.Ok ok) {
-      reply = new Reply.Done(KvCodec.decodeResult(ok.value()));
-    } else if (a.failure() != null) {
-      reply = Reply.Timeout.INSTANCE;
-    } else if (a.result() instanceof Rsm.Result.WrongLeader w) {
-      reply = new Reply.WrongLeader(w.leader());
-    } else if (a.result() == Rsm.Result.Busy.INSTANCE) {
-      reply = Reply.Busy.INSTANCE;
-    } else {
-      reply = Reply.WrongLeader.UNKNOWN; // stopped: another replica may serve
-    }
-    a.replyTo().tell(reply);
     return this;
   }
 }
