@@ -5,7 +5,9 @@ import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.storage.RaftStorage;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
@@ -85,6 +87,27 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     INSTANCE
   }
 
+  /**
+   * From this replica's {@link ShardedKvService}, just before it asks each of the {@code parts}
+   * shards for its part of the snapshot at {@code index}: gather them and answer {@code replyTo}.
+   */
+  record GatherSnapshot(long index, int parts, ActorRef<Rsm.SnapshotReady> replyTo) implements Command {}
+
+  private record PartReady(KvShard.Part part) implements Command {}
+
+  /** A snapshot whose parts are still coming. */
+  private static final class Gathering {
+    final ActorRef<Rsm.SnapshotReady> replyTo;
+    final byte[][] parts;
+    int missing; // parts not yet here
+
+    Gathering(ActorRef<Rsm.SnapshotReady> replyTo, int parts) {
+      this.replyTo = replyTo;
+      this.parts = new byte[parts][];
+      this.missing = parts;
+    }
+  }
+
   public static Behavior<Command> create(Settings settings, RaftStorage storage, PeerTransport transport) {
     return Behaviors.setup(ctx -> new KvServer(ctx, settings, storage, transport));
   }
@@ -92,6 +115,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   private final Settings settings;
   private final ActorRef<Rsm.Command> rsm;
   private final List<ActorRef<KvShard.Command>> shards = new ArrayList<>();
+  /** Snapshots being gathered, by index (the RSM asks for one at a time). */
+  private final Map<Long, Gathering> gathering = new HashMap<>();
 
   private KvServer(ActorContext<Command> ctx, Settings settings, RaftStorage storage, PeerTransport transport) {
     super(ctx);
@@ -106,7 +131,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
                 storage,
                 transport,
                 settings.maxRaftState(),
-                new ShardedKvService(shards),
+                new ShardedKvService(shards, ctx.getSelf(), ctx.messageAdapter(KvShard.Part.class, PartReady::new)),
                 settings.admission()),
             "rsm");
     ctx.watch(rsm);
@@ -117,6 +142,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     return newReceiveBuilder()
         .onMessage(Request.class, this::onRequest)
         .onMessage(Execute.class, this::onExecute)
+        .onMessage(GatherSnapshot.class, this::onGatherSnapshot)
+        .onMessage(PartReady.class, this::onPartReady)
         .onMessage(GetRsm.class, g -> {
           g.replyTo().tell(rsm);
           return this;
@@ -131,10 +158,9 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
 
   private Behavior<Command> onRequest(Request r) {
     if (settings.unsafeLocalReads() && r.op() instanceof KvOp.Get) {
-      ActorRef<Rsm.Result> replyTo = r.replyTo();
       shards
           .get(KvStateMachine.shardOf(r.op().key(), shards.size()))
-          .tell(new KvShard.Apply(r.op(), result -> replyTo.tell(new Rsm.Result.Ok(0, KvCodec.encode(result)))));
+          .tell(new KvShard.Apply(r.op(), 0, Rsm.ReplyTo.of(r.replyTo())));
       return this;
     }
     byte[] op = KvCodec.encode(r.op());
@@ -148,10 +174,28 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
       KvOp op = KvCodec.decodeOp(r.op());
       shards
           .get(KvStateMachine.shardOf(op.key(), shards.size()))
-          .tell(new KvShard.Apply(op, result -> r.replyTo().tell(new Rsm.Answer(r.tag(), new Rsm.Result.Ok(0, KvCodec.encode(result))))));
+          .tell(new KvShard.Apply(op, 0, Rsm.ReplyTo.of(r)));
       return this;
     }
     rsm.tell(r);
+    return this;
+  }
+
+  private Behavior<Command> onGatherSnapshot(GatherSnapshot g) {
+    gathering.put(g.index(), new Gathering(g.replyTo(), g.parts()));
+    return this;
+  }
+
+  private Behavior<Command> onPartReady(PartReady p) {
+    KvShard.Part part = p.part();
+    Gathering g = gathering.get(part.index());
+    if (g == null) return this; // not asked for (GatherSnapshot always comes first)
+    if (g.parts[part.shard()] == null) g.missing--;
+    g.parts[part.shard()] = part.state();
+    if (g.missing == 0) {
+      gathering.remove(part.index());
+      g.replyTo.tell(new Rsm.SnapshotReady(part.index(), KvStateMachine.assembleSnapshot(g.parts)));
+    }
     return this;
   }
 }
