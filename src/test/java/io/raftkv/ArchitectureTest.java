@@ -52,7 +52,8 @@ class ArchitectureTest {
           "rsm", "raft codec",
           // KvServer wires the Raft group under its RSM: skips a layer, still downward
           "kv", "rsm raft codec",
-          "client", "kv",
+          // a server's answer is the RSM's Result as it arrived; the Clerk decodes the KV result
+          "client", "kv rsm",
           // server -> client: the HTTP gateway and the node answer through a KvClient (the Clerk).
           // ARCHITECTURE.md draws client above server, so this edge points up in that drawing;
           // the code has no edge back (client -> server), so there is no cycle.

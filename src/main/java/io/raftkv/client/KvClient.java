@@ -1,8 +1,10 @@
 package io.raftkv.client;
 
+import io.raftkv.kv.KvCodec;
+import io.raftkv.kv.KvErr;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvResult;
-import io.raftkv.kv.KvServer;
+import io.raftkv.rsm.Rsm;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
@@ -25,7 +27,7 @@ import java.util.function.LongFunction;
  *
  * <p>Semantics, as in the lab: a versioned {@link #put} is at most once per version. An {@code
  * ErrVersion} answer to its first transmission means it did not happen; to a retransmission it
- * becomes {@link Err#ErrMaybe} (an earlier copy may have executed). {@link #append}, {@link
+ * becomes {@link KvErr#ErrMaybe} (an earlier copy may have executed). {@link #append}, {@link
  * #putUnconditional} and {@link #delete} carry a client session (this client's id and a sequence
  * number), which the servers deduplicate, so retrying them is exactly-once. The ops of this
  * client's own session run one at a time, in the order they were called: concurrent calls queue
@@ -33,34 +35,20 @@ import java.util.function.LongFunction;
  * could no longer be told apart from an old copy). Reads and versioned Puts do not queue.
  *
  * <p>Overload: a leader with too much in flight answers {@code Busy} without proposing the op.
- * A client with a deadline then completes with {@link Err#Busy} at once when no earlier copy of
+ * A client with a deadline then completes with {@link KvErr#Busy} at once when no earlier copy of
  * the op can have executed (a read, or nothing but Busy so far), so its caller can shed load;
  * otherwise, and always for a client without a deadline, it pauses and retries the same server.
  */
 public final class KvClient {
 
-  /** A client-side outcome: the server's errors plus ErrMaybe, Busy and Timeout. */
-  public enum Err {
-    OK,
-    ErrNoKey,
-    ErrVersion,
-    /** A retransmitted versioned Put met ErrVersion: it may or may not have executed. */
-    ErrMaybe,
-    /**
-     * The op's session had already moved past its seq (only for {@link #submit} with a session
-     * chosen by the caller): not executed now; an earlier copy may have been. {@code version}
-     * holds the session's latest seq.
-     */
-    ErrStaleSeq,
-    /** The leader is overloaded and did not take the op: it did not execute; retry later. */
-    Busy,
-    /** The call's deadline passed without an answer; a write may or may not have executed. */
-    Timeout
-  }
-
-  public record Result(Err err, String value, long version) {
+  /**
+   * How a call ended: the store's {@link KvResult} (with ErrMaybe for a retransmitted versioned Put
+   * that met ErrVersion), or the Clerk's own {@link KvErr#Busy} or {@link KvErr#Timeout}. {@link
+   * KvErr#ErrStaleSeq} only comes to {@link #submit} with a session chosen by the caller.
+   */
+  public record Result(KvErr err, String value, long version) {
     public boolean isOk() {
-      return err == Err.OK;
+      return err == KvErr.OK;
     }
   }
 
@@ -93,7 +81,11 @@ public final class KvClient {
     }
   }
 
-  /** Runs retries after their pause; attempts never block, so one thread serves every client. */
+  /**
+   * Runs retries after their pause; attempts never block, so one thread serves every client. Not an
+   * ActorSystem's scheduler: a Clerk takes any {@link ServerCall} and runs without one (the lab,
+   * KvClientTest), and that scheduler's 10 ms tick would round the short pauses up.
+   */
   private static final ScheduledExecutorService RETRIES =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -225,7 +217,7 @@ public final class KvClient {
       deadline = System.nanoTime() + settings.deadline().toNanos();
       // the deadline holds even while a transmission is outstanding (a server may sit on a request
       // it cannot commit for longer than the caller is willing to wait)
-      out.completeOnTimeout(new Result(Err.Timeout, "", 0), settings.deadline().toNanos(), TimeUnit.NANOSECONDS);
+      out.completeOnTimeout(new Result(KvErr.Timeout, "", 0), settings.deadline().toNanos(), TimeUnit.NANOSECONDS);
     }
     Call call = new Call(op, versionedPut, deadline, out);
     if (after == null) attempt(call);
@@ -259,7 +251,7 @@ public final class KvClient {
     boolean resend = c.tries > 0;
     c.tries++;
     c.roundTries++;
-    CompletionStage<KvServer.Reply> reply;
+    CompletionStage<Rsm.Result> reply;
     try {
       reply = transport.call(server, c.op);
     } catch (RuntimeException e) {
@@ -268,26 +260,32 @@ public final class KvClient {
     Stages.direct(reply).whenComplete((r, failure) -> answered(c, server, resend, r));
   }
 
-  private void answered(Call c, int server, boolean resend, KvServer.Reply r) {
-    if (r instanceof KvServer.Reply.Done done) {
-      leader = server;
-      c.out.complete(toResult(done.result(), c.versionedPut && resend));
-      return;
+  /** What server {@code server} answered to a try of {@code c}: null when nothing came. */
+  private void answered(Call c, int server, boolean resend, Rsm.Result r) {
+    if (r instanceof Rsm.Result.Ok ok) {
+      KvResult result = decode(ok);
+      if (result != null) {
+        leader = server;
+        c.out.complete(toResult(result, c.versionedPut && resend));
+        return;
+      }
+      r = null; // not a KV result: as good as no answer
     }
     if (c.out.isDone()) return;
     long pause;
-    if (r == KvServer.Reply.Busy.INSTANCE) {
+    if (r == Rsm.Result.Busy.INSTANCE) {
       leader = server; // it leads; it is only overloaded
       if (settings.deadline() != null && (c.op instanceof KvOp.Get || !c.uncertain)) {
-        c.out.complete(new Result(Err.Busy, "", 0));
+        c.out.complete(new Result(KvErr.Busy, "", 0));
         return;
       }
       pause = backoff(c);
     } else {
       c.uncertain = true;
       int hint = -1;
-      if (r instanceof KvServer.Reply.WrongLeader w) {
-        hint = w.leader();
+      if (r instanceof Rsm.Result.WrongLeader || r == Rsm.Result.Stopped.INSTANCE) {
+        // a stopped Raft is a replica that knows no leader: try another
+        if (r instanceof Rsm.Result.WrongLeader w) hint = w.leader();
         if (c.silent == server) c.silent = -1;
       } else {
         c.silent = server; // no answer: dead, cut off, or slower than the per-try timeout
@@ -305,7 +303,7 @@ public final class KvClient {
     }
     long now = System.nanoTime();
     if (now >= c.deadline) {
-      c.out.complete(new Result(Err.Timeout, "", 0));
+      c.out.complete(new Result(KvErr.Timeout, "", 0));
       return;
     }
     // a pause that reaches the deadline ends the call: the deadline's timer answers Timeout then
@@ -330,14 +328,17 @@ public final class KvClient {
     return capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);
   }
 
+  private static KvResult decode(Rsm.Result.Ok ok) {
+    try {
+      return KvCodec.decodeResult(ok.value());
+    } catch (KvCodec.MalformedException e) {
+      return null;
+    }
+  }
+
+  /** The lab's rule: ErrVersion to a retransmission ({@code maybe}) may hide an earlier success. */
   private static Result toResult(KvResult r, boolean maybe) {
-    Err err =
-        switch (r.err()) {
-          case OK -> Err.OK;
-          case ErrNoKey -> Err.ErrNoKey;
-          case ErrVersion -> maybe ? Err.ErrMaybe : Err.ErrVersion;
-          case ErrStaleSeq -> Err.ErrStaleSeq;
-        };
+    KvErr err = maybe && r.err() == KvErr.ErrVersion ? KvErr.ErrMaybe : r.err();
     return new Result(err, r.value(), r.version());
   }
 }

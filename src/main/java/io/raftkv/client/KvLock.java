@@ -1,5 +1,6 @@
 package io.raftkv.client;
 
+import io.raftkv.kv.KvErr;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -33,14 +34,14 @@ public final class KvLock {
   public void acquire() {
     while (true) {
       KvClient.Result cur = client.getSync(name);
-      if (cur.err() == KvClient.Err.OK && id.equals(cur.value())) return; // an uncertain put did happen
+      if (cur.err() == KvErr.OK && id.equals(cur.value())) return; // an uncertain put did happen
       boolean free =
-          cur.err() == KvClient.Err.ErrNoKey || (cur.err() == KvClient.Err.OK && FREE.equals(cur.value()));
+          cur.err() == KvErr.ErrNoKey || (cur.err() == KvErr.OK && FREE.equals(cur.value()));
       if (free) {
-        long version = cur.err() == KvClient.Err.ErrNoKey ? 0 : cur.version();
+        long version = cur.err() == KvErr.ErrNoKey ? 0 : cur.version();
         KvClient.Result put = client.putSync(name, id, version);
-        if (put.err() == KvClient.Err.OK) return;
-        if (put.err() == KvClient.Err.Busy) pause(); // not written; the service asks for a pause
+        if (put.err() == KvErr.OK) return;
+        if (put.err() == KvErr.Busy) pause(); // not written; the service asks for a pause
         // ErrMaybe or Timeout: the re-read decides; ErrVersion or ErrNoKey: someone was faster
         continue;
       }
@@ -52,14 +53,14 @@ public final class KvLock {
   public void release() {
     while (true) {
       KvClient.Result cur = client.getSync(name);
-      if (cur.err() == KvClient.Err.Timeout || cur.err() == KvClient.Err.Busy) {
+      if (cur.err() == KvErr.Timeout || cur.err() == KvErr.Busy) {
         pause(); // tells nothing: we may still hold it
         continue;
       }
-      if (cur.err() != KvClient.Err.OK || !id.equals(cur.value())) return;
+      if (cur.err() != KvErr.OK || !id.equals(cur.value())) return;
       KvClient.Result put = client.putSync(name, FREE, cur.version());
-      if (put.err() == KvClient.Err.OK) return;
-      if (put.err() == KvClient.Err.Busy) pause();
+      if (put.err() == KvErr.OK) return;
+      if (put.err() == KvErr.Busy) pause();
       // ErrMaybe, ErrVersion, Busy or Timeout: the re-read tells whether we still hold it
     }
   }

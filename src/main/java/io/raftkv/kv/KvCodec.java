@@ -85,9 +85,7 @@ public final class KvCodec {
   public static KvResult decodeResult(byte[] bytes) {
     try {
       ByteReader r = reader(bytes);
-      int err = r.u8();
-      if (err >= KvResult.Err.values().length) throw new MalformedException("unknown KV error code " + err);
-      KvResult result = new KvResult(KvResult.Err.values()[err], string(r), r.varint());
+      KvResult result = new KvResult(KvErr.ofCode(r.u8()), string(r), r.varint());
       r.expectEnd();
       return result;
     } catch (CorruptDataException e) {

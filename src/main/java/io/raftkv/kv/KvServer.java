@@ -4,9 +4,10 @@ import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.Rsm;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
@@ -28,42 +29,38 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * @param maxRaftState snapshot when the persisted Raft state reaches this many bytes; -1 = never
    * @param shards how many {@link KvShard} actors split the key space
    * @param maxSessionsPerShard client sessions each shard remembers for exactly-once writes
-   * @param submitTimeout how long a request may wait for its op to commit before the server gives
-   *     up answering (the client then retries, possibly elsewhere)
    * @param admission how many requests (and bytes of ops) the leader keeps in flight before it
-   *     answers {@link Reply.Busy}
+   *     answers {@link Rsm.Result.Busy}
    */
   public record Settings(
       RaftPeer.Settings raft,
       int maxRaftState,
       int shards,
       int maxSessionsPerShard,
-      Duration submitTimeout,
       Rsm.Admission admission) {
-    /** Defaults: 4 shards, 10 000 sessions per shard, 5 s submit timeout, {@link Rsm.Admission#defaults()}. */
+    /** Defaults: 4 shards, 10 000 sessions per shard, {@link Rsm.Admission#defaults()}. */
     public static Settings of(RaftPeer.Settings raft, int maxRaftState) {
       return new Settings(
           raft,
           maxRaftState,
           KvStateMachine.DEFAULT_SHARDS,
           KvStore.DEFAULT_MAX_SESSIONS,
-          Duration.ofSeconds(5),
           Rsm.Admission.defaults());
     }
 
-    public Settings withSubmitTimeout(Duration timeout) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, timeout, admission);
-    }
-
     public Settings withAdmission(Rsm.Admission limits) {
-      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, submitTimeout, limits);
+      return new Settings(raft, maxRaftState, shards, maxSessionsPerShard, limits);
     }
   }
 
   public sealed interface Command {}
 
-  /** Execute {@code op}; the answer goes to {@code replyTo}. */
-  public record Request(KvOp op, ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * Execute {@code op}; the RSM's {@link Rsm.Result} goes straight to {@code replyTo} (a {@code
+   * Stopped} means: try another replica). As with any tell, no answer may come (this replica is
+   * down, or a leader cut off in a minority holds the op): the sender's own timeout covers that.
+   */
+  public record Request(KvOp op, ActorRef<Rsm.Result> replyTo) implements Command {}
 
   /**
    * Execute the {@link KvCodec}-encoded op of {@code request} (its {@code read} set for a Get); the
@@ -71,30 +68,6 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * be on another node. The op must be valid: whoever sends this has checked it.
    */
   public record Execute(Rsm.Request request) implements Command {}
-
-  /** A server's answer. No answer at all is possible too (lost, or the server is down). */
-  public sealed interface Reply {
-    /** The op committed and this is its result. */
-    record Done(KvResult result) implements Reply {}
-
-    /**
-     * This replica does not lead (or lost leadership): try another. The op may still commit.
-     * {@code leader} is the replica this one believes leads, or -1 when it knows none.
-     */
-    record WrongLeader(int leader) implements Reply {
-      public static final WrongLeader UNKNOWN = new WrongLeader(-1);
-    }
-
-    /** The leader has too much in flight and did not propose the op: retry later. */
-    enum Busy implements Reply {
-      INSTANCE
-    }
-
-    /** The op did not commit within the server's deadline; its fate is unknown. */
-    enum Timeout implements Reply {
-      INSTANCE
-    }
-  }
 
   /** Answers with the RSM of this replica (tests use it to reach Raft). */
   public record GetRsm(ActorRef<ActorRef<Rsm.Command>> replyTo) implements Command {}
@@ -104,7 +77,26 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     INSTANCE
   }
 
-  private record Answered(Rsm.Result result, Throwable failure, ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * From this replica's {@link ShardedKvService}, just before it asks each of the {@code parts}
+   * shards for its part of the snapshot at {@code index}: gather them and answer {@code replyTo}.
+   */
+  record GatherSnapshot(long index, int parts, ActorRef<Rsm.SnapshotReady> replyTo) implements Command {}
+
+  private record PartReady(KvShard.Part part) implements Command {}
+
+  /** A snapshot whose parts are still coming. */
+  private static final class Gathering {
+    final ActorRef<Rsm.SnapshotReady> replyTo;
+    final byte[][] parts;
+    int missing; // parts not yet here
+
+    Gathering(ActorRef<Rsm.SnapshotReady> replyTo, int parts) {
+      this.replyTo = replyTo;
+      this.parts = new byte[parts][];
+      this.missing = parts;
+    }
+  }
 
   public static Behavior<Command> create(Settings settings, RaftStorage storage, PeerTransport transport) {
     return Behaviors.setup(ctx -> new KvServer(ctx, settings, storage, transport));
@@ -113,6 +105,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   private final Settings settings;
   private final ActorRef<Rsm.Command> rsm;
   private final List<ActorRef<KvShard.Command>> shards = new ArrayList<>();
+  /** Snapshots being gathered, by index (the RSM asks for one at a time). */
+  private final Map<Long, Gathering> gathering = new HashMap<>();
 
   private KvServer(ActorContext<Command> ctx, Settings settings, RaftStorage storage, PeerTransport transport) {
     super(ctx);
@@ -127,7 +121,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
                 storage,
                 transport,
                 settings.maxRaftState(),
-                new ShardedKvService(shards),
+                new ShardedKvService(shards, ctx.getSelf(), ctx.messageAdapter(KvShard.Part.class, PartReady::new)),
                 settings.admission()),
             "rsm");
     ctx.watch(rsm);
@@ -138,7 +132,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     return newReceiveBuilder()
         .onMessage(Request.class, this::onRequest)
         .onMessage(Execute.class, this::onExecute)
-        .onMessage(Answered.class, this::onAnswered)
+        .onMessage(GatherSnapshot.class, this::onGatherSnapshot)
+        .onMessage(PartReady.class, this::onPartReady)
         .onMessage(GetRsm.class, g -> {
           g.replyTo().tell(rsm);
           return this;
@@ -153,14 +148,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
 
   private Behavior<Command> onRequest(Request r) {
     byte[] op = KvCodec.encode(r.op());
-    boolean read = r.op() instanceof KvOp.Get;
-    getContext()
-        .ask(
-            Rsm.Result.class,
-            rsm,
-            settings.submitTimeout(),
-            ref -> read ? new Rsm.Read(op, ref) : new Rsm.Submit(op, ref),
-            (result, failure) -> new Answered(result, failure, r.replyTo()));
+    rsm.tell(r.op() instanceof KvOp.Get ? new Rsm.Read(op, r.replyTo()) : new Rsm.Submit(op, r.replyTo()));
     return this;
   }
 
@@ -170,20 +158,21 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     return this;
   }
 
-  private Behavior<Command> onAnswered(Answered a) {
-    Reply reply;
-    if (a.result() instanceof Rsm.Result.Ok ok) {
-      reply = new Reply.Done(KvCodec.decodeResult(ok.value()));
-    } else if (a.failure() != null) {
-      reply = Reply.Timeout.INSTANCE;
-    } else if (a.result() instanceof Rsm.Result.WrongLeader w) {
-      reply = new Reply.WrongLeader(w.leader());
-    } else if (a.result() == Rsm.Result.Busy.INSTANCE) {
-      reply = Reply.Busy.INSTANCE;
-    } else {
-      reply = Reply.WrongLeader.UNKNOWN; // stopped: another replica may serve
+  private Behavior<Command> onGatherSnapshot(GatherSnapshot g) {
+    gathering.put(g.index(), new Gathering(g.replyTo(), g.parts()));
+    return this;
+  }
+
+  private Behavior<Command> onPartReady(PartReady p) {
+    KvShard.Part part = p.part();
+    Gathering g = gathering.get(part.index());
+    if (g == null) return this; // not asked for (GatherSnapshot always comes first)
+    if (g.parts[part.shard()] == null) g.missing--;
+    g.parts[part.shard()] = part.state();
+    if (g.missing == 0) {
+      gathering.remove(part.index());
+      g.replyTo.tell(new Rsm.SnapshotReady(part.index(), KvStateMachine.assembleSnapshot(g.parts)));
     }
-    a.replyTo().tell(reply);
     return this;
   }
 }

@@ -126,9 +126,8 @@ public final class KvStore {
       for (long i = 0; i < n; i++) {
         long client = r.varintSigned();
         long seq = r.varint();
-        int err = r.u8();
-        if (err >= KvResult.Err.values().length) throw new KvCodec.MalformedException("unknown error code " + err);
-        newSessions.put(client, new Session(seq, new KvResult(KvResult.Err.values()[err], KvCodec.string(r), r.varint())));
+        KvErr err = KvErr.ofCode(r.u8());
+        newSessions.put(client, new Session(seq, new KvResult(err, KvCodec.string(r), r.varint())));
       }
       r.expectEnd();
     } catch (CorruptDataException e) {

@@ -1,6 +1,6 @@
 package io.raftkv.rsm;
 
-import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * What an {@link Rsm} drives: a {@link StateMachine} that may hand its work to other actors (the KV
@@ -9,12 +9,12 @@ import java.util.function.Consumer;
  *
  * <p><b>Threading and order.</b> Calls come from the RSM's actor only, one at a time, in log order,
  * and their effects must take place in that order (actor mailboxes give this when each call is one
- * tell). The callbacks ({@code result}, {@code done}) may run on any thread; the RSM's own
- * callbacks only tell actors, so calling them from anywhere is safe.
+ * tell). Answers are messages: whichever actor does the work tells the reply-to it was given, from
+ * any thread.
  *
- * <p><b>Blocking.</b> Nothing blocks: a call returns at once and the answer comes through its
- * callback. Each callback is called exactly once per call (the RSM waits for it: a service that
- * never calls back leaves the client's request unanswered).
+ * <p><b>Blocking.</b> Nothing blocks: a call returns at once. Every call that asks for an answer
+ * gets exactly one (the RSM waits for it: a service that never answers leaves the client's request
+ * unanswered).
  *
  * <p><b>Determinism and durability.</b> As for {@link StateMachine}: the same committed ops give
  * the same results and state on every replica; the state is rebuilt from Raft's snapshot and log
@@ -29,20 +29,26 @@ import java.util.function.Consumer;
  * whole state.
  */
 public interface ReplicatedService {
-  /** Applies the op committed at {@code index}; {@code result} receives its result once. */
-  void apply(long index, byte[] op, Consumer<byte[]> result);
+  /**
+   * Applies the op committed at {@code index} and answers {@code replyTo} with {@link
+   * Rsm.Result.Ok} ({@code index} and the op's result).
+   */
+  void apply(long index, byte[] op, Rsm.ReplyTo replyTo);
 
   /**
-   * Runs the read-only {@code op} against the state after every op applied so far; {@code result}
-   * receives its result once. Only services that offer linearizable reads ({@link Rsm.Read})
-   * implement it.
+   * Runs the read-only {@code op} against the state after every op applied so far and answers
+   * {@code replyTo} with {@link Rsm.Result.Ok} ({@code readPoint} and the op's result). Only
+   * services that offer linearizable reads ({@link Rsm.Read}) implement it.
    */
-  default void query(byte[] op, Consumer<byte[]> result) {
+  default void query(long readPoint, byte[] op, Rsm.ReplyTo replyTo) {
     throw new UnsupportedOperationException("this service takes no reads outside the log");
   }
 
-  /** The state after every op applied so far (a barrier at {@code index}), given to {@code done}. */
-  void snapshot(long index, Consumer<byte[]> done);
+  /**
+   * Answers {@code replyTo} with a {@link Rsm.SnapshotReady} for {@code index}: the state after
+   * every op applied so far (a barrier at {@code index}).
+   */
+  void snapshot(long index, ActorRef<Rsm.SnapshotReady> replyTo);
 
   /** Replaces the whole state; later applies see the restored state. */
   void restore(byte[] snapshot);
@@ -51,13 +57,13 @@ public interface ReplicatedService {
   static ReplicatedService of(StateMachine sm) {
     return new ReplicatedService() {
       @Override
-      public void apply(long index, byte[] op, Consumer<byte[]> result) {
-        result.accept(sm.apply(op));
+      public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+        replyTo.tell(new Rsm.Result.Ok(index, sm.apply(op)));
       }
 
       @Override
-      public void snapshot(long index, Consumer<byte[]> done) {
-        done.accept(sm.snapshot());
+      public void snapshot(long index, ActorRef<Rsm.SnapshotReady> replyTo) {
+        replyTo.tell(new Rsm.SnapshotReady(index, sm.snapshot()));
       }
 
       @Override

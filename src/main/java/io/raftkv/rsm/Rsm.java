@@ -136,25 +136,55 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   private record Started(RaftPeer.StartResult result) implements Command {}
 
-  /** The state machine's snapshot at {@code index} is ready. */
-  private record SnapshotReady(long index, byte[] data) implements Command {}
+  /**
+   * The service's state at {@code index}: its answer to {@link ReplicatedService#snapshot}. Only
+   * the service sends it; the RSM hands it to Raft.
+   */
+  public record SnapshotReady(long index, byte[] data) implements Command {}
 
   /** Raft has handled every TakeSnapshot sent before the GetState this answers. */
   private record SnapshotTaken(RaftPeer.State state) implements Command {}
 
-  /** Where a request's result goes: a plain ref, or a tagged one ({@link Request}). */
-  private record ReplyTo(ActorRef<Result> plain, long tag, ActorRef<Answer> tagged) {
-    static ReplyTo of(ActorRef<Result> ref) {
-      return new ReplyTo(ref, 0, null);
+  /**
+   * Where a request's result goes: the {@code replyTo} of a {@link Submit} or {@link Read}, the
+   * tagged one of a {@link Request}, or nobody (an op this replica did not propose). A value the
+   * RSM hands to its {@link ReplicatedService} with each op, so whichever actor computes the
+   * result answers the requester itself: no hop back through the RSM.
+   */
+  public sealed interface ReplyTo {
+    /** Tells the requester {@code result}; safe from any actor or thread. */
+    void tell(Result result);
+
+    static ReplyTo of(ActorRef<Result> replyTo) {
+      return new Plain(replyTo);
     }
 
-    static ReplyTo of(Request r) {
-      return new ReplyTo(null, r.tag(), r.replyTo());
+    static ReplyTo of(Request request) {
+      return new Tagged(request.tag(), request.replyTo());
     }
 
-    void tell(Result result) {
-      if (plain != null) plain.tell(result);
-      else tagged.tell(new Answer(tag, result));
+    /** The reply-to of a {@link Submit} or {@link Read}. */
+    record Plain(ActorRef<Result> ref) implements ReplyTo {
+      @Override
+      public void tell(Result result) {
+        ref.tell(result);
+      }
+    }
+
+    /** The reply-to of a {@link Request}: the result goes as an {@link Answer} with the tag. */
+    record Tagged(long tag, ActorRef<Answer> ref) implements ReplyTo {
+      @Override
+      public void tell(Result result) {
+        ref.tell(new Answer(tag, result));
+      }
+    }
+
+    /** No one waits for this op's result. */
+    enum Nobody implements ReplyTo {
+      INSTANCE;
+
+      @Override
+      public void tell(Result result) {}
     }
   }
 
@@ -324,8 +354,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   }
 
   private void serve(PendingRead r, long index) {
-    ReplyTo replyTo = r.replyTo();
-    sm.query(r.op(), value -> replyTo.tell(new Result.Ok(index, value)));
+    sm.query(index, r.op(), r.replyTo());
   }
 
   private void settled(Pending p, Result result) {
@@ -388,11 +417,10 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     Pending p = waiting.remove(index);
     if (p != null && opIncarnation == incarnation && opId == p.id()) {
       inflightBytes -= p.bytes();
-      ReplyTo replyTo = p.replyTo();
-      sm.apply(index, op, result -> replyTo.tell(new Result.Ok(index, result)));
+      sm.apply(index, op, p.replyTo());
     } else {
       if (p != null) settled(p, Result.WrongLeader.UNKNOWN);
-      sm.apply(index, op, result -> {});
+      sm.apply(index, op, ReplyTo.Nobody.INSTANCE);
     }
     if (maxRaftState > 0
         && !snapshotInFlight
@@ -400,8 +428,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
         && index > lastSnapshot) {
       lastSnapshot = index;
       snapshotInFlight = true;
-      ActorRef<Command> self = getContext().getSelf();
-      sm.snapshot(index, bytes -> self.tell(new SnapshotReady(index, bytes)));
+      sm.snapshot(index, getContext().getSelf().narrow());
     }
   }
 

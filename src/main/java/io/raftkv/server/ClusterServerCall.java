@@ -3,7 +3,6 @@ package io.raftkv.server;
 import io.raftkv.client.ServerCall;
 import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
-import io.raftkv.kv.KvServer;
 import io.raftkv.rsm.Rsm;
 import java.time.Duration;
 import java.util.List;
@@ -32,8 +31,8 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * (yet) listed answers as if unreachable, so the Clerk moves on to the next one.
  *
  * <p>Every try is a tell: the gateway's {@link Rsm.Answer} comes back to one long-lived inbox actor
- * of this call, tagged, and completes the try's future (no ask, so no temporary actor and no
- * temporary ref for Artery to carry in full with each request).
+ * of this call, tagged, and completes the try's future with it as it is (no ask, so no temporary
+ * actor and no temporary ref for Artery to carry in full with each request).
  *
  * <p>{@code timeout} bounds one try (one ask of one gateway), not the Clerk's whole call: it should be
  * well below the call's deadline, so that a dead or paused node costs one short try before the Clerk
@@ -105,7 +104,7 @@ public final class ClusterServerCall implements ServerCall {
   }
 
   @Override
-  public CompletionStage<KvServer.Reply> call(int server, KvOp op) {
+  public CompletionStage<Rsm.Result> call(int server, KvOp op) {
     ActorRef<KvGateway.Forward> to = gateways.get(server);
     if (to == null && localPaths != null && localPaths[server] != null) {
       to = ActorRefResolver.get(system).resolveActorRef(localPaths[server]);
@@ -118,15 +117,7 @@ public final class ClusterServerCall implements ServerCall {
       if (failure != null) waiting.remove(tag);
     });
     to.tell(new KvGateway.Forward(tag, KvCodec.encode(op), inbox));
-    return answer.thenApply(ClusterServerCall::toReply);
-  }
-
-  /** What the Clerk makes of a node's answer. */
-  static KvServer.Reply toReply(Rsm.Result r) {
-    if (r instanceof Rsm.Result.Ok ok) return new KvServer.Reply.Done(KvCodec.decodeResult(ok.value()));
-    if (r instanceof Rsm.Result.WrongLeader w) return new KvServer.Reply.WrongLeader(w.leader());
-    if (r == Rsm.Result.Busy.INSTANCE) return KvServer.Reply.Busy.INSTANCE;
-    return KvServer.Reply.WrongLeader.UNKNOWN; // its Raft stopped: another node may serve
+    return answer; // the Clerk reads the node's answer itself
   }
 
   private Behavior<Receptionist.Listing> directory(String group) {

@@ -15,6 +15,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.put;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.client.Stages;
+import io.raftkv.kv.KvErr;
 import io.raftkv.kv.KvOp;
 import io.raftkv.server.HttpOutcomes.Outcome;
 import io.raftkv.server.RequestParser.Accepted;
@@ -147,11 +148,11 @@ final class KvRoutes {
     }
     ServerSessions.Session session = borrowed;
     return answer
-        .completeOnTimeout(new KvClient.Result(KvClient.Err.Timeout, "", 0), deadline.toNanos(), TimeUnit.NANOSECONDS)
+        .completeOnTimeout(new KvClient.Result(KvErr.Timeout, "", 0), deadline.toNanos(), TimeUnit.NANOSECONDS)
         .handle(
             (result, failure) -> {
               if (session != null) sessions.giveBack(session);
-              KvClient.Result r = failure == null ? result : new KvClient.Result(KvClient.Err.Timeout, "", 0);
+              KvClient.Result r = failure == null ? result : new KvClient.Result(KvErr.Timeout, "", 0);
               return HttpOutcomes.of(request.kind(), request.op().key(), r);
             });
   }

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
-import io.raftkv.kv.KvServer;
+import io.raftkv.rsm.Rsm;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.server.HttpApi;
 import io.raftkv.server.HttpTestGroup;
@@ -215,12 +215,13 @@ class CliTest {
     ServerCall deaf =
         (server, op) ->
             real.call(server, op)
-                .thenApply(
-                    reply -> {
+                .handle(
+                    (reply, failure) -> {
                       boolean answered = deafMetrics.count(Metrics.Op.APPEND, Metrics.Outcome.MAYBE) > 0;
-                      if (reply instanceof KvServer.Reply.Done && !answered) executedBefore504.set(true);
-                      return KvServer.Reply.Timeout.INSTANCE;
-                    });
+                      if (reply instanceof Rsm.Result.Ok && !answered) executedBefore504.set(true);
+                      return CompletableFuture.<Rsm.Result>failedFuture(new IllegalStateException("the answer is lost"));
+                    })
+                .thenCompose(lost -> lost);
     KvClient deafClerk = new KvClient(deaf, 3, new KvClient.Settings(Duration.ofMillis(10), Duration.ofMillis(1500)));
     String executesButAnswers504 = bind(deafClerk, Duration.ofSeconds(1), deafMetrics);
 

@@ -3,10 +3,12 @@ package io.raftkv.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raftkv.kv.KvErr;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvResult;
-import io.raftkv.kv.KvServer;
+import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvStore;
+import io.raftkv.rsm.Rsm;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +35,8 @@ class KvClientTest {
       tries = new AtomicIntegerArray(n);
     }
 
-    synchronized KvServer.Reply execute(KvOp op) {
-      return new KvServer.Reply.Done(store.apply(op));
+    synchronized Rsm.Result execute(KvOp op) {
+      return new Rsm.Result.Ok(0, KvCodec.encode(store.apply(op)));
     }
 
     int total() {
@@ -73,7 +75,7 @@ class KvClientTest {
     KvClient client = new KvClient(call, 1, new KvClient.Settings(Duration.ofMillis(10), Duration.ofSeconds(5)));
     List<CompletableFuture<KvClient.Result>> calls = new ArrayList<>();
     for (int i = 0; i < 8; i++) calls.add(client.append("k", Integer.toString(i)).toCompletableFuture());
-    for (CompletableFuture<KvClient.Result> c : calls) assertEquals(KvClient.Err.OK, c.join().err());
+    for (CompletableFuture<KvClient.Result> c : calls) assertEquals(KvErr.OK, c.join().err());
     KvClient.Result read = client.getSync("k");
     assertEquals("01234567", read.value(), "each acknowledged append applied once, in call order");
     assertEquals(8, read.version());
@@ -87,11 +89,11 @@ class KvClientTest {
     ServerCall call =
         (server, op) -> {
           servers.tries.incrementAndGet(server);
-          if (server != theLeader) return CompletableFuture.completedFuture(new KvServer.Reply.WrongLeader(theLeader));
+          if (server != theLeader) return CompletableFuture.completedFuture(new Rsm.Result.WrongLeader(theLeader));
           return CompletableFuture.completedFuture(servers.execute(op));
         };
     KvClient client = new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(100), Duration.ofSeconds(5)));
-    for (int i = 0; i < 20; i++) assertEquals(KvClient.Err.OK, client.appendSync("k", "x").err());
+    for (int i = 0; i < 20; i++) assertEquals(KvErr.OK, client.appendSync("k", "x").err());
     assertTrue(servers.total() <= 21, "at most one try elsewhere, then the leader: " + servers.total());
     assertEquals(20, servers.tries.get(theLeader));
   }
@@ -105,7 +107,7 @@ class KvClientTest {
         (server, op) -> {
           servers.tries.incrementAndGet(server);
           if (server == 2) return CompletableFuture.failedFuture(new IllegalStateException("down"));
-          return CompletableFuture.completedFuture(new KvServer.Reply.WrongLeader(1 - server));
+          return CompletableFuture.completedFuture(new Rsm.Result.WrongLeader(1 - server));
         };
     KvClient client =
         new KvClient(
@@ -113,7 +115,7 @@ class KvClientTest {
     long start = System.nanoTime();
     KvClient.Result r = join(client.get("k"));
     long ms = (System.nanoTime() - start) / 1_000_000;
-    assertEquals(KvClient.Err.Timeout, r.err());
+    assertEquals(KvErr.Timeout, r.err());
     assertTrue(ms >= 950 && ms < 1500, "the deadline holds: " + ms + " ms");
     // pauses of 20, 40, 80, 160, 200, 200 ... ms (at least half each, with jitter): ~15 rounds
     assertTrue(servers.total() <= 3 * 20, "no tight loop: " + servers.total() + " tries in " + ms + " ms");
@@ -128,7 +130,7 @@ class KvClientTest {
     ServerCall call =
         (server, op) -> {
           servers.tries.incrementAndGet(server);
-          if (server != 0) return CompletableFuture.completedFuture(new KvServer.Reply.WrongLeader(0));
+          if (server != 0) return CompletableFuture.completedFuture(new Rsm.Result.WrongLeader(0));
           if (op instanceof KvOp.Append && slowOnce.compareAndSet(false, true)) {
             // the leader executes it after 150 ms; the per-try timeout gives up at 50 ms
             CompletableFuture.runAsync(() -> servers.execute(op), after(150));
@@ -141,8 +143,8 @@ class KvClientTest {
           return CompletableFuture.completedFuture(servers.execute(op));
         };
     KvClient client = new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(100), Duration.ofSeconds(5)));
-    assertEquals(KvClient.Err.OK, client.appendSync("k", "x").err());
-    assertEquals(KvClient.Err.OK, client.appendSync("k", "y").err());
+    assertEquals(KvErr.OK, client.appendSync("k", "x").err());
+    assertEquals(KvErr.OK, client.appendSync("k", "y").err());
     assertEquals("xy", client.getSync("k").value());
   }
 
@@ -153,13 +155,13 @@ class KvClientTest {
     ServerCall call =
         (server, op) -> {
           servers.tries.incrementAndGet(server);
-          if (busyFor.getAndDecrement() > 0) return CompletableFuture.completedFuture(KvServer.Reply.Busy.INSTANCE);
+          if (busyFor.getAndDecrement() > 0) return CompletableFuture.completedFuture(Rsm.Result.Busy.INSTANCE);
           return CompletableFuture.completedFuture(servers.execute(op));
         };
     KvClient withDeadline = new KvClient(call, 1, new KvClient.Settings(Duration.ofMillis(10), Duration.ofSeconds(5)));
     long start = System.nanoTime();
-    assertEquals(KvClient.Err.Busy, withDeadline.appendSync("k", "x").err());
-    assertEquals(KvClient.Err.Busy, withDeadline.getSync("k").err());
+    assertEquals(KvErr.Busy, withDeadline.appendSync("k", "x").err());
+    assertEquals(KvErr.Busy, withDeadline.getSync("k").err());
     assertTrue(System.nanoTime() - start < Duration.ofSeconds(1).toNanos(), "a fast answer");
     assertEquals(2, servers.total(), "one try each");
     assertEquals(KvResult.noKey(), servers.store.apply(KvOp.get("k")), "nothing executed");
@@ -167,7 +169,7 @@ class KvClientTest {
     // the lab's Clerk (no deadline) waits it out
     busyFor.set(3);
     KvClient forever = new KvClient(call, 1, new KvClient.Settings(Duration.ofMillis(10), null));
-    assertEquals(KvClient.Err.OK, forever.appendSync("k", "x").err());
+    assertEquals(KvErr.OK, forever.appendSync("k", "x").err());
     assertEquals(2 + 4, servers.total());
   }
 
@@ -182,12 +184,45 @@ class KvClientTest {
             servers.execute(op); // executed, but the reply is lost
             return CompletableFuture.failedFuture(new IllegalStateException("reply lost"));
           }
-          if (s == 1) return CompletableFuture.completedFuture(KvServer.Reply.Busy.INSTANCE);
+          if (s == 1) return CompletableFuture.completedFuture(Rsm.Result.Busy.INSTANCE);
           return CompletableFuture.completedFuture(servers.execute(op));
         };
     KvClient client = new KvClient(call, 1, new KvClient.Settings(Duration.ofMillis(10), Duration.ofSeconds(5)));
     KvClient.Result r = client.appendSync("k", "x");
-    assertEquals(KvClient.Err.OK, r.err(), "Busy would tell the caller it did not execute");
+    assertEquals(KvErr.OK, r.err(), "Busy would tell the caller it did not execute");
     assertEquals("x", client.getSync("k").value());
+  }
+
+  @Test
+  void aStoppedReplicaIsOneThatKnowsNoLeaderSoTheNextIsTriedAtOnce() {
+    // server 0's Raft has stopped; the retry delay is long, so only an immediate next try is fast
+    Servers servers = new Servers(2);
+    ServerCall call =
+        (server, op) -> {
+          servers.tries.incrementAndGet(server);
+          if (server == 0) return CompletableFuture.completedFuture(Rsm.Result.Stopped.INSTANCE);
+          return CompletableFuture.completedFuture(servers.execute(op));
+        };
+    KvClient client = new KvClient(call, 2, new KvClient.Settings(Duration.ofSeconds(2), Duration.ofSeconds(10)));
+    long start = System.nanoTime();
+    for (int i = 0; i < 10; i++) assertEquals(KvErr.OK, client.appendSync("k", "x").err());
+    assertTrue(System.nanoTime() - start < Duration.ofSeconds(1).toNanos(), "no pause after Stopped");
+    assertTrue(servers.tries.get(0) <= 1, "once answered by 1, it stays there: " + servers.tries.get(0));
+    assertEquals(10, servers.tries.get(1));
+  }
+
+  @Test
+  void anOkThatIsNoKvResultCountsAsNoAnswer() {
+    Servers servers = new Servers(1);
+    AtomicBoolean garbledOnce = new AtomicBoolean();
+    ServerCall call =
+        (server, op) -> {
+          servers.tries.incrementAndGet(server);
+          if (garbledOnce.compareAndSet(false, true)) return CompletableFuture.completedFuture(new Rsm.Result.Ok(1, new byte[0]));
+          return CompletableFuture.completedFuture(servers.execute(op));
+        };
+    KvClient client = new KvClient(call, 1, new KvClient.Settings(Duration.ofMillis(10), Duration.ofSeconds(5)));
+    assertEquals(KvErr.ErrNoKey, client.getSync("k").err());
+    assertEquals(2, servers.total(), "retried once");
   }
 }

@@ -269,7 +269,7 @@ class Cs162KvraftTest {
         System.out.printf("  iteration %d: %d OK, %d ErrMaybe so far, %.1f s%n", iter, acc[0], acc[1], s);
       }
       KvClient.Result r = ck.get("k");
-      assertEquals(KvClient.Err.OK, r.err());
+      assertEquals(KvErr.OK, r.err());
       assertNotEquals(0, r.version(), "no put took effect");
       ts.end();
     }

@@ -82,7 +82,7 @@ class DeptranKvTest {
       KvLabCluster.Clerk all = ts.makeClerk();
       all.append(k, "x");
       KvClient.Result r = all.get(k);
-      assertEquals(KvClient.Err.OK, r.err());
+      assertEquals(KvErr.OK, r.err());
       assertTrue(r.value().endsWith("x"), "got " + r.value());
       checkHistory(ts, "deptran-test4");
       ts.end();
@@ -90,14 +90,14 @@ class DeptranKvTest {
   }
 
   interface Op {
-    KvClient.Err run();
+    KvErr run();
   }
 
   static void assertTimesOut(Op op, Duration deadline, String what) {
     long t0 = System.nanoTime();
-    KvClient.Err err = op.run();
+    KvErr err = op.run();
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-    assertEquals(KvClient.Err.Timeout, err, what + " in a minority");
+    assertEquals(KvErr.Timeout, err, what + " in a minority");
     assertTrue(ms >= deadline.toMillis(), what + " gave up after " + ms + " ms, before its deadline");
     // the server holds a request it cannot commit for 5 s; the clerk's deadline must not wait for it
     assertTrue(
@@ -117,7 +117,7 @@ class DeptranKvTest {
       KvLabCluster.Clerk ck = ts.makeClerk();
       String k = "reelection";
       String v1 = Integer.toString(ts.group().rand(10_000));
-      assertEquals(KvClient.Err.OK, ck.putUnconditional(k, v1));
+      assertEquals(KvErr.OK, ck.putUnconditional(k, v1));
 
       ts.group().disconnectAll(leader);
       int oldLeader = leader;
@@ -129,7 +129,7 @@ class DeptranKvTest {
       for (int i = 0, j = 0; i < N; i++) if (i != oldLeader) others[j++] = i;
       KvLabCluster.Clerk ck2 = ts.makeClerkTo(others);
       String v2 = Integer.toString(ts.group().rand(10_000));
-      assertEquals(KvClient.Err.OK, ck2.append(k, v2));
+      assertEquals(KvErr.OK, ck2.append(k, v2));
       assertEquals(v1 + v2, ck2.get(k).value());
 
       ts.group().connectOne(oldLeader);
@@ -138,7 +138,7 @@ class DeptranKvTest {
       awaitSingleLeader(ts);
       ck2.connectAll();
       String v4 = Integer.toString(ts.group().rand(10_000));
-      assertEquals(KvClient.Err.OK, ck2.append(k, v4));
+      assertEquals(KvErr.OK, ck2.append(k, v4));
       assertEquals(v1 + v2 + v4, ck2.get(k).value());
       assertEquals(v1 + v2 + v4, ck.get(k).value());
       checkHistory(ts, "deptran-test5");
@@ -200,7 +200,7 @@ class DeptranKvTest {
       List<KvLabCluster.Clerk> clerks = new ArrayList<>();
       for (int i = 0; i < 5; i++) clerks.add(ts.makeClerk());
       long t0 = System.nanoTime();
-      List<CompletableFuture<KvClient.Err>> appends = new ArrayList<>();
+      List<CompletableFuture<KvErr>> appends = new ArrayList<>();
       for (KvLabCluster.Clerk c : clerks) appends.add(ts.async(() -> c.append(k, "1")));
       try {
         CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
@@ -210,9 +210,9 @@ class DeptranKvTest {
         throw new IllegalStateException(e);
       }
       System.out.printf("  5 appends in %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
-      for (CompletableFuture<KvClient.Err> a : appends) assertEquals(KvClient.Err.OK, a.join());
+      for (CompletableFuture<KvErr> a : appends) assertEquals(KvErr.OK, a.join());
       KvClient.Result r = ts.makeClerk().get(k);
-      assertEquals(KvClient.Err.OK, r.err());
+      assertEquals(KvErr.OK, r.err());
       assertEquals("11111", r.value());
       assertEquals(5, r.version(), "one version per append");
       reconnectTwoFollowers(ts, leader);
@@ -229,11 +229,11 @@ class DeptranKvTest {
       int leader = disconnectTwoFollowers(ts);
       String k = "test_key_8";
       long t0 = System.nanoTime();
-      for (int i = 0; i < 5; i++) assertEquals(KvClient.Err.OK, ts.makeClerk().append(k, Integer.toString(i)));
+      for (int i = 0; i < 5; i++) assertEquals(KvErr.OK, ts.makeClerk().append(k, Integer.toString(i)));
       long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
       assertTrue(ms < 10_000, "run out of time to finish: " + ms + " ms");
       KvClient.Result r = ts.makeClerk().get(k);
-      assertEquals(KvClient.Err.OK, r.err());
+      assertEquals(KvErr.OK, r.err());
       assertEquals("01234", r.value());
       reconnectTwoFollowers(ts, leader);
       checkHistory(ts, "deptran-test8");

@@ -57,12 +57,11 @@ class KvFailoverTest {
     ServerCall call =
         (server, op) -> {
           tries.incrementAndGet();
-          return AskPattern.<KvServer.Command, KvServer.Reply>ask(
-                  servers[server], r -> new KvServer.Request(op, r), PER_TRY, testKit.scheduler())
-              .exceptionally(failure -> KvServer.Reply.Timeout.INSTANCE);
+          return AskPattern.<KvServer.Command, Rsm.Result>ask(
+              servers[server], r -> new KvServer.Request(op, r), PER_TRY, testKit.scheduler());
         };
     KvClient clerk = new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(100), Duration.ofSeconds(5)));
-    assertEquals(KvClient.Err.OK, clerk.appendSync("k", "a").err());
+    assertEquals(KvErr.OK, clerk.appendSync("k", "a").err());
 
     TestProbe<RaftPeer.State> state = testKit.createTestProbe();
     int leader = -1;
@@ -81,7 +80,7 @@ class KvFailoverTest {
     KvClient.Result r = clerk.appendSync("k", "b");
     long ms = (System.nanoTime() - start) / 1_000_000;
     System.out.println("failover: first write " + ms + " ms after the leader stopped, " + tries.get() + " tries");
-    assertEquals(KvClient.Err.OK, r.err());
+    assertEquals(KvErr.OK, r.err());
     // election timeout 400-800 ms, one per-try timeout on the dead leader, a little slack
     assertTrue(ms < 2000, "first write after " + ms + " ms");
     assertTrue(tries.get() < 20, "no tight loop: " + tries.get() + " tries");

@@ -181,13 +181,13 @@ class KvLockLabTest {
 
   static void assertHeld(KvLabCluster.Clerk ck, String lock) {
     KvClient.Result r = ck.get(lock);
-    assertEquals(KvClient.Err.OK, r.err(), "lock " + lock + " held: its key exists");
+    assertEquals(KvErr.OK, r.err(), "lock " + lock + " held: its key exists");
     assertNotEquals("", r.value(), "lock " + lock + " held: its key names the holder");
   }
 
   static void assertFree(KvLabCluster.Clerk ck, String lock) {
     KvClient.Result r = ck.get(lock);
-    assertEquals(KvClient.Err.OK, r.err(), "lock " + lock + " released: its key exists");
+    assertEquals(KvErr.OK, r.err(), "lock " + lock + " released: its key exists");
     assertEquals("", r.value(), "lock " + lock + " released: its key is empty");
   }
 }

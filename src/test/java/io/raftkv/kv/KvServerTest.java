@@ -52,21 +52,20 @@ class KvServerTest {
     }
     ServerCall call =
         (server, op) ->
-            AskPattern.<KvServer.Command, KvServer.Reply>ask(
-                    servers[server], r -> new KvServer.Request(op, r), Duration.ofSeconds(2), testKit.scheduler())
-                .exceptionally(failure -> KvServer.Reply.Timeout.INSTANCE);
+            AskPattern.<KvServer.Command, Rsm.Result>ask(
+                servers[server], r -> new KvServer.Request(op, r), Duration.ofSeconds(2), testKit.scheduler());
     KvClient clerk = new KvClient(call, n);
 
-    assertEquals(KvClient.Err.ErrNoKey, clerk.getSync("x").err());
-    assertEquals(KvClient.Err.OK, clerk.putSync("x", "1", 0).err());
-    assertEquals(KvClient.Err.ErrVersion, clerk.putSync("x", "2", 0).err());
-    assertEquals(new KvClient.Result(KvClient.Err.OK, "1", 1), clerk.getSync("x"));
-    for (int i = 0; i < 200; i++) assertEquals(KvClient.Err.OK, clerk.appendSync("log", "" + (i % 10)).err());
+    assertEquals(KvErr.ErrNoKey, clerk.getSync("x").err());
+    assertEquals(KvErr.OK, clerk.putSync("x", "1", 0).err());
+    assertEquals(KvErr.ErrVersion, clerk.putSync("x", "2", 0).err());
+    assertEquals(new KvClient.Result(KvErr.OK, "1", 1), clerk.getSync("x"));
+    for (int i = 0; i < 200; i++) assertEquals(KvErr.OK, clerk.appendSync("log", "" + (i % 10)).err());
     KvClient.Result log = clerk.getSync("log");
     assertEquals(200, log.value().length());
     assertEquals(200, log.version());
-    assertEquals(KvClient.Err.OK, clerk.delete("x").toCompletableFuture().join().err());
-    assertEquals(KvClient.Err.ErrNoKey, clerk.getSync("x").err());
+    assertEquals(KvErr.OK, clerk.delete("x").toCompletableFuture().join().err());
+    assertEquals(KvErr.ErrNoKey, clerk.getSync("x").err());
     for (int i = 0; i < n; i++) {
       assertTrue(storages[i].snapshotSize() > 0, "replica " + i + " took a snapshot");
       assertTrue(storages[i].raftStateSize() < 2 * 2000, "replica " + i + " log " + storages[i].raftStateSize());
@@ -81,12 +80,16 @@ class KvServerTest {
     }
     assertTrue(leader >= 0, "a leader after the clerk's ops");
     int follower = (leader + 1) % n;
-    KvServer.Reply fromLeader = call.call(leader, KvOp.get("log")).toCompletableFuture().join();
-    KvServer.Reply fromFollower = call.call(follower, KvOp.get("log")).toCompletableFuture().join();
-    assertTrue(fromLeader instanceof KvServer.Reply.Done, "the leader reads: " + fromLeader);
-    assertEquals(fromLeader, fromFollower, "the follower reads what the leader does");
-    KvServer.Reply writeAtFollower = call.call(follower, KvOp.put("other", "v", 0)).toCompletableFuture().join();
-    assertEquals(new KvServer.Reply.WrongLeader(leader), writeAtFollower);
+    Rsm.Result fromLeader = call.call(leader, KvOp.get("log")).toCompletableFuture().join();
+    Rsm.Result fromFollower = call.call(follower, KvOp.get("log")).toCompletableFuture().join();
+    assertTrue(fromLeader instanceof Rsm.Result.Ok, "the leader reads: " + fromLeader);
+    assertTrue(fromFollower instanceof Rsm.Result.Ok, "the follower reads: " + fromFollower);
+    assertEquals(
+        KvCodec.decodeResult(((Rsm.Result.Ok) fromLeader).value()),
+        KvCodec.decodeResult(((Rsm.Result.Ok) fromFollower).value()),
+        "the follower reads what the leader does");
+    Rsm.Result writeAtFollower = call.call(follower, KvOp.put("other", "v", 0)).toCompletableFuture().join();
+    assertEquals(new Rsm.Result.WrongLeader(leader), writeAtFollower);
     // the sharded service's snapshot is in the synchronous state machine's format
     KvStateMachine reference = new KvStateMachine();
     reference.restore(storages[0].readSnapshot());

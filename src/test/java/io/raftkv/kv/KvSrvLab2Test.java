@@ -38,11 +38,11 @@ class KvSrvLab2Test {
     try (KvLabCluster ts = new KvLabCluster(testKit, 1, true, MAXRAFTSTATE)) {
       ts.begin("One client and reliable Put");
       KvLabCluster.Clerk ck = ts.makeClerk();
-      assertEquals(KvClient.Err.OK, ck.put("k", "6.5840", 0));
+      assertEquals(KvErr.OK, ck.put("k", "6.5840", 0));
       ts.checkGet(ck, "k", "6.5840", 1);
-      assertEquals(KvClient.Err.ErrVersion, ck.put("k", "6.5840", 0));
-      assertEquals(KvClient.Err.ErrNoKey, ck.put("y", "6.5840", 1));
-      assertEquals(KvClient.Err.ErrNoKey, ck.get("y").err());
+      assertEquals(KvErr.ErrVersion, ck.put("k", "6.5840", 0));
+      assertEquals(KvErr.ErrNoKey, ck.put("y", "6.5840", 1));
+      assertEquals(KvErr.ErrNoKey, ck.get("y").err());
       ts.end();
     }
   }
@@ -68,15 +68,15 @@ class KvSrvLab2Test {
       boolean retried = false;
       for (int attempt = 0; attempt < 100; attempt++) {
         for (int i = 0; ; i++) {
-          KvClient.Err err = ck.put("k", Integer.toString(i), attempt);
-          if (err != KvClient.Err.ErrMaybe) {
-            if (i > 0 && err != KvClient.Err.ErrVersion) fail("Put shouldn't have happened more than once " + err);
+          KvErr err = ck.put("k", Integer.toString(i), attempt);
+          if (err != KvErr.ErrMaybe) {
+            if (i > 0 && err != KvErr.ErrVersion) fail("Put shouldn't have happened more than once " + err);
             break;
           }
           retried = true; // the put may or may not have happened; retrying at this version must see ErrVersion
         }
         KvClient.Result r = ck.get("k");
-        assertEquals(KvClient.Err.OK, r.err());
+        assertEquals(KvErr.OK, r.err());
         assertEquals(attempt + 1, r.version(), "version after try " + attempt);
         assertEquals("0", r.value(), "only the first attempt's write survives");
       }

@@ -28,7 +28,7 @@ public final class MemPutManyClients {
                   for (int i = first; i < nclients; i += 32) {
                     KvClient ck = ts.makeClerk().raw();
                     KvClient.Result r = ck.putSync("k", "", 1);
-                    if (r.err() != KvClient.Err.ErrNoKey) throw new AssertionError("first put: " + r);
+                    if (r.err() != KvErr.ErrNoKey) throw new AssertionError("first put: " + r);
                     clerks[i] = ck;
                   }
                 }));
@@ -41,7 +41,7 @@ public final class MemPutManyClients {
       SplittableRandom rnd = new SplittableRandom(1);
       for (int i = 0; i < nclients; i++) {
         KvClient.Result r = clerks[i].putSync("k", randValue(rnd, 1000), i);
-        if (r.err() != KvClient.Err.OK) throw new AssertionError("put " + i + ": " + r);
+        if (r.err() != KvErr.OK) throw new AssertionError("put " + i + ": " + r);
       }
       System.gc();
       Thread.sleep(1000);

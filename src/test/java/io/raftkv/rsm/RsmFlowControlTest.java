@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -41,17 +40,17 @@ class RsmFlowControlTest {
     final AtomicInteger requested = new AtomicInteger();
 
     @Override
-    public void apply(long index, byte[] op, Consumer<byte[]> result) {
+    public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
       applied.incrementAndGet();
-      result.accept(new byte[0]);
+      replyTo.tell(new Rsm.Result.Ok(index, new byte[0]));
     }
 
     @Override
-    public void snapshot(long index, Consumer<byte[]> done) {
+    public void snapshot(long index, ActorRef<Rsm.SnapshotReady> replyTo) {
       requested.incrementAndGet();
       byte[] state = ByteBuffer.allocate(4).putInt(applied.get()).array();
       synchronized (held) {
-        held.add(() -> done.accept(state));
+        held.add(() -> replyTo.tell(new Rsm.SnapshotReady(index, state)));
       }
     }
 

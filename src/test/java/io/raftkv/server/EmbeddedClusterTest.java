@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
+import io.raftkv.kv.KvErr;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.storage.MemoryStorage;
 import java.time.Duration;
@@ -47,20 +48,20 @@ class EmbeddedClusterTest {
           system.systemActorOf(RaftKvNode.create(RaftKvNode.Settings.of("kv", i, n), new MemoryStorage()), "kv-" + i, Props.empty()));
     }
     KvClient client = RaftKvNode.client(systems.get(1), "kv", n);
-    assertEquals(KvClient.Err.OK, client.putSync("greeting", "hello", 0).err());
-    assertEquals(new KvClient.Result(KvClient.Err.OK, "hello", 1), client.getSync("greeting"));
+    assertEquals(KvErr.OK, client.putSync("greeting", "hello", 0).err());
+    assertEquals(new KvClient.Result(KvErr.OK, "hello", 1), client.getSync("greeting"));
 
     // Larger than ClusterTransport's 128 KiB chunks: the AppendEntries carrying it is split.
     String big = "x".repeat(600 * 1024);
-    assertEquals(KvClient.Err.OK, client.putSync("big", big, 0).err());
+    assertEquals(KvErr.OK, client.putSync("big", big, 0).err());
     assertEquals(big, client.getSync("big").value());
 
     int leader = leaderOf(nodes, systems.get(0));
     systems.get(leader).terminate();
     systems.get(leader).getWhenTerminated().toCompletableFuture().join();
     KvClient survivor = RaftKvNode.client(systems.get((leader + 1) % n), "kv", n);
-    assertEquals(KvClient.Err.OK, survivor.appendSync("greeting", ", world").err());
-    assertEquals(new KvClient.Result(KvClient.Err.OK, "hello, world", 2), survivor.getSync("greeting"));
+    assertEquals(KvErr.OK, survivor.appendSync("greeting", ", world").err());
+    assertEquals(new KvClient.Result(KvErr.OK, "hello, world", 2), survivor.getSync("greeting"));
     assertTrue(leaderOf(withoutIndex(nodes, leader), systems.get((leader + 1) % n)) >= 0, "a survivor leads");
   }
 

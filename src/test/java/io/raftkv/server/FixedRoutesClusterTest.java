@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
+import io.raftkv.kv.KvErr;
 import io.raftkv.storage.MemoryStorage;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -74,7 +75,7 @@ class FixedRoutesClusterTest {
     plan();
     start(1);
     start(2);
-    assertEquals(KvClient.Err.OK, client(1).putSync("greeting", "hello", 0).err());
+    assertEquals(KvErr.OK, client(1).putSync("greeting", "hello", 0).err());
     for (int i = 1; i < N; i++) {
       assertTrue(Cluster.get(systems[i]).state().getMembers().iterator().hasNext() == false, "n" + i + " joined no cluster");
     }
@@ -84,7 +85,7 @@ class FixedRoutesClusterTest {
       long t0 = System.nanoTime();
       KvClient.Result r = clerk.getSync("greeting");
       long ms = (System.nanoTime() - t0) / 1_000_000;
-      assertEquals(new KvClient.Result(KvClient.Err.OK, "hello", 1), r);
+      assertEquals(new KvClient.Result(KvErr.OK, "hello", 1), r);
       assertTrue(ms < DEADLINE.toMillis() / 2, "a read took " + ms + " ms with one node dead");
     }
   }
@@ -94,7 +95,7 @@ class FixedRoutesClusterTest {
     plan();
     for (int i = 0; i < N; i++) start(i);
     KvClient clerk = client(0);
-    assertEquals(KvClient.Err.OK, clerk.putSync("k", "1", 0).err());
+    assertEquals(KvErr.OK, clerk.putSync("k", "1", 0).err());
 
     // n1 restarts: a new incarnation at the same address, its Raft state kept.
     stop(1);
@@ -102,7 +103,7 @@ class FixedRoutesClusterTest {
     // Without n2, n0 and the new n1 must talk to each other to commit anything.
     stop(2);
     KvClient survivor = client(0);
-    assertEquals(KvClient.Err.OK, survivor.appendSync("k", "2").err());
+    assertEquals(KvErr.OK, survivor.appendSync("k", "2").err());
     assertEquals("12", survivor.getSync("k").value());
     assertEquals("12", client(1).getSync("k").value());
   }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftkv.client.KvClient;
-import io.raftkv.kv.KvServer;
+import io.raftkv.rsm.Rsm;
 import io.raftkv.raft.RaftPeer;
 import java.io.IOException;
 import java.net.URI;
@@ -273,7 +273,7 @@ class HttpApiTest {
     // a Clerk whose leader refuses every op as Busy (what Rsm.Admission does beyond its limits)
     KvClient busyClerk =
         new KvClient(
-            (server, op) -> CompletableFuture.completedFuture(KvServer.Reply.Busy.INSTANCE),
+            (server, op) -> CompletableFuture.completedFuture(Rsm.Result.Busy.INSTANCE),
             3,
             new KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(5)));
     HttpApi api =

@@ -61,9 +61,8 @@ public final class HttpTestGroup {
     Duration perAttempt = deadline.dividedBy(3);
     this.call =
         (server, op) ->
-            AskPattern.<KvServer.Command, KvServer.Reply>ask(
-                    servers[server], r -> new KvServer.Request(op, r), perAttempt, testKit.scheduler())
-                .exceptionally(failure -> KvServer.Reply.Timeout.INSTANCE);
+            AskPattern.<KvServer.Command, Rsm.Result>ask(
+                servers[server], r -> new KvServer.Request(op, r), perAttempt, testKit.scheduler());
     for (int i = 0; i < n; i++) {
       KvClient clerk = new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(20), deadline));
       ActorRef<RaftPeer.Command> raft = rafts[i];

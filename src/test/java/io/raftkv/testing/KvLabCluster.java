@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
 import io.raftkv.kv.KvCodec;
+import io.raftkv.kv.KvErr;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvServer;
 import io.raftkv.raft.RaftConfig;
@@ -45,13 +46,28 @@ public final class KvLabCluster implements AutoCloseable {
           byte[] b = KvCodec.encode(op);
           return new SimNetwork.Transmission(KvCodec.decodeOp(b), b.length);
         }
-        if (m instanceof KvServer.Reply.Done d) {
-          byte[] b = KvCodec.encode(d.result());
-          return new SimNetwork.Transmission(new KvServer.Reply.Done(KvCodec.decodeResult(b)), b.length + 1);
+        if (m instanceof Rsm.Result.Ok ok) {
+          byte[] b = ok.value();
+          return new SimNetwork.Transmission(new Rsm.Result.Ok(ok.index(), b.clone()), b.length + 1);
         }
-        if (m instanceof KvServer.Reply) return new SimNetwork.Transmission(m, 1);
+        if (m instanceof Rsm.Result || m == GaveUp.INSTANCE) return new SimNetwork.Transmission(m, 1);
         return null;
       };
+
+  /**
+   * How long a server waits for its op's result before it answers {@link GaveUp}: so a leader cut
+   * off in a minority sends its clerks elsewhere (labrpc itself never times out a call).
+   */
+  static final Duration SERVER_GIVES_UP = Duration.ofSeconds(5);
+
+  /** A server's answer that it gave up waiting for the op's result; the op's fate is unknown. */
+  enum GaveUp {
+    INSTANCE
+  }
+
+  /** What a clerk's try completes with when no result came back. */
+  private static final CompletableFuture<Rsm.Result> NO_RESULT =
+      CompletableFuture.failedFuture(new IllegalStateException("no result: lost, or the server gave up"));
 
   private final ActorTestKit kit;
   /** The current incarnation's Raft peer of each server. */
@@ -89,9 +105,9 @@ public final class KvLabCluster implements AutoCloseable {
       SimNetwork.Service clients =
           req ->
               io.raftkv.client.Stages.direct(
-                      AskPattern.<KvServer.Command, KvServer.Reply>ask(
-                          server, r -> new KvServer.Request((KvOp) req, r), Duration.ofSeconds(30), kit.scheduler()))
-                  .thenApply(r -> (Object) r);
+                      AskPattern.<KvServer.Command, Rsm.Result>ask(
+                          server, r -> new KvServer.Request((KvOp) req, r), SERVER_GIVES_UP, kit.scheduler()))
+                  .handle((r, failure) -> failure == null ? (Object) r : GaveUp.INSTANCE);
       return new LabGroup.Server(clients, () -> server.tell(KvServer.Kill.INSTANCE));
     });
   }
@@ -140,7 +156,11 @@ public final class KvLabCluster implements AutoCloseable {
       ServerCall call =
           (server, op) ->
               ends.call(server, op)
-                  .thenApply((Optional<Object> r) -> r.map(x -> (KvServer.Reply) x).orElse(KvServer.Reply.Timeout.INSTANCE));
+                  .thenCompose(
+                      (Optional<Object> r) ->
+                          r.isPresent() && r.get() instanceof Rsm.Result result
+                              ? CompletableFuture.completedFuture(result)
+                              : NO_RESULT);
       this.client = new KvClient(call, group.n(), settings);
     }
 
@@ -156,7 +176,7 @@ public final class KvLabCluster implements AutoCloseable {
       return r;
     }
 
-    public KvClient.Err put(String key, String value, long version) {
+    public KvErr put(String key, String value, long version) {
       long h = history.begin(id, KvInput.put(key, value, version));
       KvClient.Result r = client.putSync(key, value, version);
       ops.incrementAndGet();
@@ -165,7 +185,7 @@ public final class KvLabCluster implements AutoCloseable {
     }
 
     /** Appends exactly once (the clerk's session deduplicates retries); recorded. */
-    public KvClient.Err append(String key, String value) {
+    public KvErr append(String key, String value) {
       long h = history.begin(id, KvInput.append(key, value));
       KvClient.Result r = client.appendSync(key, value);
       ops.incrementAndGet();
@@ -174,7 +194,7 @@ public final class KvLabCluster implements AutoCloseable {
     }
 
     /** Creates or overwrites exactly once; recorded. */
-    public KvClient.Err putUnconditional(String key, String value) {
+    public KvErr putUnconditional(String key, String value) {
       long h = history.begin(id, KvInput.put(key, value));
       KvClient.Result r = client.putUnconditional(key, value).toCompletableFuture().join();
       ops.incrementAndGet();
@@ -224,20 +244,20 @@ public final class KvLabCluster implements AutoCloseable {
   /** PutAtLeastOnce: this clerk is the key's only writer; returns the version after the write. */
   public long putAtLeastOnce(Clerk ck, String key, String value, long ver) {
     while (true) {
-      KvClient.Err err = ck.put(key, value, ver);
-      if (err == KvClient.Err.OK) return ver + 1;
-      if (err == KvClient.Err.ErrMaybe || err == KvClient.Err.ErrVersion) {
+      KvErr err = ck.put(key, value, ver);
+      if (err == KvErr.OK) return ver + 1;
+      if (err == KvErr.ErrMaybe || err == KvErr.ErrVersion) {
         ver++;
         continue;
       }
-      if (err == KvClient.Err.ErrNoKey && ver == 0) continue;
+      if (err == KvErr.ErrNoKey && ver == 0) continue;
       fail("putAtLeastOnce(" + key + ") got " + err + " at version " + ver);
     }
   }
 
   public void checkGet(Clerk ck, String key, String value, long version) {
     KvClient.Result r = ck.get(key);
-    if (r.err() != KvClient.Err.OK || !r.value().equals(value) || r.version() != version) {
+    if (r.err() != KvErr.OK || !r.value().equals(value) || r.version() != version) {
       fail("checkGet(" + key + "): got " + r + ", wanted (" + value + ", " + version + ", OK)");
     }
   }
@@ -279,20 +299,20 @@ public final class KvLabCluster implements AutoCloseable {
   public long[] onePut(int me, Clerk ck, String key, long ver) {
     while (true) {
       String value = me + ":" + ver;
-      KvClient.Err err = ck.put(key, value, ver);
-      if (err != KvClient.Err.OK && err != KvClient.Err.ErrVersion && err != KvClient.Err.ErrMaybe) {
+      KvErr err = ck.put(key, value, ver);
+      if (err != KvErr.OK && err != KvErr.ErrVersion && err != KvErr.ErrMaybe) {
         fail("Wrong error " + err);
       }
       KvClient.Result r = ck.get(key);
-      if (r.err() != KvClient.Err.OK) fail("get(" + key + ") after put: " + r.err());
-      if (err == KvClient.Err.OK && r.version() == ver + 1 && !r.value().equals(value)) {
+      if (r.err() != KvErr.OK) fail("get(" + key + ") after put: " + r.err());
+      if (err == KvErr.OK && r.version() == ver + 1 && !r.value().equals(value)) {
         String[] parts = r.value().split(":");
         if (!parts[0].equals(Integer.toString(me)) && !parts[1].equals(Long.toString(ver))) {
           fail("wrong value " + r.value() + " after my put " + value);
         }
       }
       ver = r.version();
-      if (err == KvClient.Err.OK || err == KvClient.Err.ErrMaybe) return new long[] {ver, err == KvClient.Err.OK ? 1 : 0};
+      if (err == KvErr.OK || err == KvErr.ErrMaybe) return new long[] {ver, err == KvErr.OK ? 1 : 0};
     }
   }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
+import io.raftkv.kv.KvErr;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,12 +88,12 @@ public final class KvLabScenarios {
       int nops = 1000;
       long t0 = System.nanoTime();
       for (int i = 0; i < nops; i++) {
-        KvClient.Err err = ck.put("k", Integer.toString(i), i);
-        assertEquals(KvClient.Err.OK, err, "put " + i);
+        KvErr err = ck.put("k", Integer.toString(i), i);
+        assertEquals(KvErr.OK, err, "put " + i);
       }
       long elapsed = System.nanoTime() - t0;
       KvClient.Result r = ck.get("k");
-      assertEquals(KvClient.Err.OK, r.err());
+      assertEquals(KvErr.OK, r.err());
       assertEquals(nops, r.version());
       double perOp = elapsed / 1e6 / nops;
       System.out.printf("  %s: %d puts in %.1f s, %.2f ms/op%n", part, nops, elapsed / 1e9, perOp);

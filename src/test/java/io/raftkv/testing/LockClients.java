@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.client.KvLock;
+import io.raftkv.kv.KvErr;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,16 +133,16 @@ public final class LockClients {
     int prev = inCs.getAndIncrement();
     if (prev != 0) fail(me + ": entered critical section with " + prev + " holder(s)");
     KvClient.Result r = ck.get(checkKey);
-    if (r.err() != KvClient.Err.OK) fail(me + ": get(" + checkKey + ") failed: " + r.err());
+    if (r.err() != KvErr.OK) fail(me + ": get(" + checkKey + ") failed: " + r.err());
     if (!r.value().isEmpty()) fail(me + ": two clients acquired lock, value " + r.value());
     String id = Integer.toString(me);
-    KvClient.Err err = ck.put(checkKey, id, r.version());
-    if (err != KvClient.Err.OK && err != KvClient.Err.ErrMaybe) fail(me + ": put failed: " + err);
+    KvErr err = ck.put(checkKey, id, r.version());
+    if (err != KvErr.OK && err != KvErr.ErrMaybe) fail(me + ": put failed: " + err);
     LabGroup.sleep(10);
     int mid = inCs.get();
     if (mid != 1) fail(me + ": another client entered the critical section (" + mid + " inside)");
     err = ck.put(checkKey, "", r.version() + 1);
-    if (err != KvClient.Err.OK && err != KvClient.Err.ErrMaybe) fail(me + ": clear failed: " + err);
+    if (err != KvErr.OK && err != KvErr.ErrMaybe) fail(me + ": clear failed: " + err);
     inCs.decrementAndGet();
     lk.release();
   }

@@ -5,10 +5,10 @@ import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvServer;
 import io.raftkv.kv.KvShard;
 import io.raftkv.kv.KvStateMachine;
-import io.raftkv.kv.ShardedKvService;
 import io.raftkv.raft.PeerTransport;
+import io.raftkv.raft.RaftStorage;
+import io.raftkv.rsm.ReplicatedService;
 import io.raftkv.rsm.Rsm;
-import io.raftkv.storage.RaftStorage;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -21,57 +21,69 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * BROKEN ON PURPOSE, the negative control of the linearizability checker: one KV replica wired
- * like {@link KvServer} (its {@link KvShard}s, an {@link Rsm} over {@link ShardedKvService} and
- * through it the same Raft peer), except that a Get is answered at once from this replica's own
- * shards, without ReadIndex and without the log. A replica cut off in a minority, or merely behind,
- * then answers with stale data. {@code UnsafeReadDetectionTest} uses it to show that the checker
- * catches that; the product has no such mode.
+ * like {@link KvServer} (its {@link KvShard}s and an {@link Rsm} over the same Raft peer), except
+ * that a Get is answered at once from this replica's own shards, without ReadIndex and without the
+ * log. A replica cut off in a minority, or merely behind, then answers with stale data. {@code
+ * UnsafeReadDetectionTest} uses it to show that the checker catches that; the product has no such
+ * mode.
  *
  * <p>It speaks the part of {@link KvServer}'s protocol the lab uses ({@link KvServer.Request},
  * {@link KvServer.GetRsm}, {@link KvServer.Kill}), so {@link KvLabCluster} drives it exactly as it
- * drives a KvServer. Writes take KvServer's path (a {@link Rsm.Submit} within the submit timeout).
- * That protocol is sealed, so this actor's own message (an Rsm result adapted) cannot join it: the
- * behaviour takes {@code Object} and {@link #create} narrows it.
+ * drives a KvServer; writes take KvServer's path (an {@link Rsm.Submit} answered by the RSM). It
+ * takes no snapshots (the detection test runs without them), which keeps it free of KvServer's
+ * snapshot gathering.
  */
-public final class UnsafeLocalReadKvServer extends AbstractBehavior<Object> {
+public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Command> {
 
-  private record Answered(Rsm.Result result, Throwable failure, ActorRef<KvServer.Reply> replyTo) {}
-
-  /** As {@link KvServer#create}; only the Gets differ. */
+  /** As {@link KvServer#create}; only the Gets differ. {@code settings.maxRaftState()} must be -1. */
   public static Behavior<KvServer.Command> create(
       KvServer.Settings settings, RaftStorage storage, PeerTransport transport) {
-    return Behaviors.<Object>setup(ctx -> new UnsafeLocalReadKvServer(ctx, settings, storage, transport)).narrow();
+    if (settings.maxRaftState() != -1) throw new IllegalArgumentException("the unsafe server takes no snapshots");
+    return Behaviors.setup(ctx -> new UnsafeLocalReadKvServer(ctx, settings, storage, transport));
   }
 
-  private final KvServer.Settings settings;
   private final ActorRef<Rsm.Command> rsm;
   private final List<ActorRef<KvShard.Command>> shards = new ArrayList<>();
 
   private UnsafeLocalReadKvServer(
-      ActorContext<Object> ctx, KvServer.Settings settings, RaftStorage storage, PeerTransport transport) {
+      ActorContext<KvServer.Command> ctx, KvServer.Settings settings, RaftStorage storage, PeerTransport transport) {
     super(ctx);
-    this.settings = settings;
     for (int i = 0; i < settings.shards(); i++) {
       shards.add(ctx.spawn(KvShard.create(settings.maxSessionsPerShard()), "shard-" + i));
     }
+    ReplicatedService service =
+        new ReplicatedService() {
+          @Override
+          public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+            KvOp decoded = KvCodec.decodeOp(op); // the lab's Clerk sends only valid ops
+            shardOf(decoded).tell(new KvShard.Apply(decoded, index, replyTo));
+          }
+
+          @Override
+          public void snapshot(long index, ActorRef<Rsm.SnapshotReady> replyTo) {
+            throw new UnsupportedOperationException("the unsafe server takes no snapshots");
+          }
+
+          @Override
+          public void restore(byte[] snapshot) {
+            throw new UnsupportedOperationException("the unsafe server takes no snapshots");
+          }
+        };
     this.rsm =
         ctx.spawn(
-            Rsm.create(
-                settings.raft(),
-                storage,
-                transport,
-                settings.maxRaftState(),
-                new ShardedKvService(shards),
-                settings.admission()),
+            Rsm.create(settings.raft(), storage, transport, settings.maxRaftState(), service, settings.admission()),
             "rsm");
     ctx.watch(rsm);
   }
 
+  private ActorRef<KvShard.Command> shardOf(KvOp op) {
+    return shards.get(KvStateMachine.shardOf(op.key(), shards.size()));
+  }
+
   @Override
-  public Receive<Object> createReceive() {
+  public Receive<KvServer.Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(KvServer.Request.class, this::onRequest)
-        .onMessage(Answered.class, this::onAnswered)
         .onMessage(KvServer.GetRsm.class, g -> {
           g.replyTo().tell(rsm);
           return this;
@@ -84,43 +96,14 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<Object> {
         .build();
   }
 
-  private Behavior<Object> onRequest(KvServer.Request r) {
-    KvOp op = r.op();
-    ActorRef<KvServer.Reply> replyTo = r.replyTo();
-    if (op instanceof KvOp.Get) {
+  private Behavior<KvServer.Command> onRequest(KvServer.Request r) {
+    if (r.op() instanceof KvOp.Get) {
       // The broken part: this replica's state as it is now, whoever leads and whatever has
       // committed elsewhere since.
-      shards
-          .get(KvStateMachine.shardOf(op.key(), shards.size()))
-          .tell(new KvShard.Apply(op, result -> replyTo.tell(new KvServer.Reply.Done(result))));
-      return this;
-    }
-    byte[] encoded = KvCodec.encode(op);
-    getContext()
-        .ask(
-            Rsm.Result.class,
-            rsm,
-            settings.submitTimeout(),
-            ref -> new Rsm.Submit(encoded, ref),
-            (result, failure) -> new Answered(result, failure, replyTo));
-    return this;
-  }
-
-  /** KvServer's mapping of an Rsm result to a reply. */
-  private Behavior<Object> onAnswered(Answered a) {
-    KvServer.Reply reply;
-    if (a.result() instanceof Rsm.Result.Ok ok) {
-      reply = new KvServer.Reply.Done(KvCodec.decodeResult(ok.value()));
-    } else if (a.failure() != null) {
-      reply = KvServer.Reply.Timeout.INSTANCE;
-    } else if (a.result() instanceof Rsm.Result.WrongLeader w) {
-      reply = new KvServer.Reply.WrongLeader(w.leader());
-    } else if (a.result() == Rsm.Result.Busy.INSTANCE) {
-      reply = KvServer.Reply.Busy.INSTANCE;
+      shardOf(r.op()).tell(new KvShard.Apply(r.op(), 0, Rsm.ReplyTo.of(r.replyTo())));
     } else {
-      reply = KvServer.Reply.WrongLeader.UNKNOWN; // stopped: another replica may serve
+      rsm.tell(new Rsm.Submit(KvCodec.encode(r.op()), r.replyTo()));
     }
-    a.replyTo().tell(reply);
     return this;
   }
 }
