@@ -78,6 +78,25 @@ public record RaftConfig(
         maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, checkQuorum, bytes);
   }
 
+  /**
+   * These settings, written for a 10 ms tick, for a tick of {@code tickMillis}: every timeout keeps
+   * its length in time (rounded down, at least one tick), so a longer tick only coarsens them.
+   */
+  public RaftConfig forTickMillis(long tickMillis) {
+    if (tickMillis < 1) throw new IllegalArgumentException("tickMillis must be >= 1");
+    if (tickMillis == 10) return this;
+    int heartbeat = scale(heartbeatTicks, tickMillis);
+    int min = Math.max(heartbeat + 1, scale(electionTicksMin, tickMillis));
+    int max = Math.max(min + 1, scale(electionTicksMax, tickMillis));
+    return new RaftConfig(
+        min, max, heartbeat, scale(commitNotifyTicks, tickMillis), maxEntriesPerMessage, maxBytesPerMessage,
+        maxInflight, scale(snapshotResendTicks, tickMillis), preVote, checkQuorum, snapshotChunkBytes);
+  }
+
+  private static int scale(int ticksAt10ms, long tickMillis) {
+    return (int) Math.max(1, ticksAt10ms * 10L / tickMillis);
+  }
+
   /** {@link #defaults()} with PreVote and CheckQuorum on: what a real deployment runs. */
   public static RaftConfig production() {
     return defaults().withPreVote(true).withCheckQuorum(true);

@@ -1,9 +1,9 @@
 package io.raftkv.server;
 
+import com.typesafe.config.Config;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.Stages;
 import io.raftkv.kv.KvServer;
-import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.storage.FileStorage;
@@ -83,6 +83,9 @@ public final class NodeServer implements AutoCloseable {
   /** The config path of the node's per-try timeout for its Clerk (see raftkv-cluster.conf). */
   public static final String TRY_TIMEOUT_PATH = "raftkv.node.try-timeout";
 
+  /** Config path of the Raft tick (default {@link RaftKvNode#DEFAULT_TICK}). */
+  public static final String RAFT_TICK_PATH = "raftkv.node.raft-tick";
+
   private final ActorSystem<Void> system;
   private final FileStorage storage;
   private final ActorRef<RaftKvNode.Command> node;
@@ -149,8 +152,9 @@ public final class NodeServer implements AutoCloseable {
       }
       long tStorage = System.nanoTime();
       int n = s.members().size();
-      RaftPeer.Settings raft =
-          new RaftPeer.Settings(s.id(), n, RaftConfig.production(), Duration.ofMillis(10), System.nanoTime() ^ ((long) s.id() << 32));
+      Config conf = system.settings().config();
+      Duration tick = conf.hasPath(RAFT_TICK_PATH) ? conf.getDuration(RAFT_TICK_PATH) : RaftKvNode.DEFAULT_TICK;
+      RaftPeer.Settings raft = RaftKvNode.productionRaft(s.id(), n, tick);
       RaftKvNode.Settings ns =
           new RaftKvNode.Settings(s.group(), s.id(), n, KvServer.Settings.of(raft, s.maxRaftState()), paths);
       ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
@@ -159,8 +163,8 @@ public final class NodeServer implements AutoCloseable {
       StopWatch w = watch;
       system.getWhenTerminated().thenRun(() -> w.failed("its ActorSystem terminated"));
       Duration tryTimeout =
-          system.settings().config().hasPath(TRY_TIMEOUT_PATH)
-              ? system.settings().config().getDuration(TRY_TIMEOUT_PATH)
+          conf.hasPath(TRY_TIMEOUT_PATH)
+              ? conf.getDuration(TRY_TIMEOUT_PATH)
               : RaftKvNode.DEFAULT_TRY_TIMEOUT;
       KvClient clerk = RaftKvNode.client(system, paths, HttpApi.DEFAULT_DEADLINE, tryTimeout);
       ActorSystem<Void> sys = system;

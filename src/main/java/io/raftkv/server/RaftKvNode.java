@@ -76,12 +76,28 @@ public final class RaftKvNode {
       return new Settings(group, id, n, kv, paths);
     }
 
-    /** Production timing: 10 ms ticks, elections after 400–800 ms, snapshots at 8 MiB of log. */
+    /**
+     * Production timing ({@link #productionRaft} with {@link #DEFAULT_TICK}), snapshots at 8 MiB
+     * of log.
+     */
     public static Settings of(String group, int id, int n) {
-      RaftPeer.Settings raft =
-          new RaftPeer.Settings(id, n, RaftConfig.production(), Duration.ofMillis(10), System.nanoTime() ^ ((long) id << 32));
-      return new Settings(group, id, n, KvServer.Settings.of(raft, 8 << 20));
+      return new Settings(group, id, n, KvServer.Settings.of(productionRaft(id, n, DEFAULT_TICK), 8 << 20));
     }
+  }
+
+  /**
+   * The Raft tick of a deployed node. Timeouts are counted in ticks, but their lengths stay the
+   * same whatever the tick ({@link RaftConfig#forTickMillis}): heartbeats every 100 ms, elections
+   * after 400–800 ms. A tick wakes the node even when it is idle, so it is as long as the
+   * timeouts allow: at 10 ms three idle nodes spent ~3x the CPU (bench/idle-cpu.sh); at 50 ms an
+   * election timeout still has 8 distinct values to spread candidates over.
+   */
+  public static final Duration DEFAULT_TICK = Duration.ofMillis(50);
+
+  /** PreVote and CheckQuorum on, the production timeouts at {@code tick}, a fresh seed. */
+  public static RaftPeer.Settings productionRaft(int id, int n, Duration tick) {
+    return new RaftPeer.Settings(
+        id, n, RaftConfig.production().forTickMillis(tick.toMillis()), tick, System.nanoTime() ^ ((long) id << 32));
   }
 
   public sealed interface Command {}
