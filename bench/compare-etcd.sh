@@ -8,6 +8,8 @@
 # ratios raftkv / etcd-grpc and raftkv / etcd-http.
 #
 # Usage: bench/compare-etcd.sh [--runs N] [--duration 15s] [--warmup 3s] [--server-warmup 10s]
+#          [--server-jit-max 90s: after the warm-up, raftkv's nodes get more puts until their JIT
+#          compilers are quiet, at most this many seconds; 0s: none]
 #          [--clients 1,16,64] [--ops put,get] [--keys 10000] [--value-size 128] [--jar JAR]
 #          [-- more options of `raftkv bench load`]
 # Needs etcd on PATH (Debian: apt-get update && apt-get install -y etcd-server etcd-client).
@@ -16,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=1 duration=15s warmup=3s server_warmup=10s clients=1,16,64 ops=put,get keys=10000 value_size=128
+runs=1 duration=15s warmup=3s server_warmup=10s server_jit_max=90s clients=1,16,64 ops=put,get keys=10000 value_size=128
 jar=target/raftkv.jar
 extra=()
 while [[ $# -gt 0 ]]; do
@@ -25,13 +27,14 @@ while [[ $# -gt 0 ]]; do
     --duration) duration=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --server-warmup) server_warmup=$2; shift 2 ;;
+    --server-jit-max) server_jit_max=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
     --ops) ops=$2; shift 2 ;;
     --keys) keys=$2; shift 2 ;;
     --value-size) value_size=$2; shift 2 ;;
     --jar) jar=$2; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -131,11 +134,40 @@ load() { # target csv-file [options]
     --keys "$keys" --value-size "$value_size" ${csv:+--csv "$csv"} "$@" "${extra[@]}"
 }
 
+compiler_ticks() { # CPU ticks of the JIT compiler threads of every process in pids
+  local p t sum=0
+  for p in "${pids[@]}"; do
+    for t in /proc/"$p"/task/*; do
+      if grep -q '^C[12] CompilerThre' "$t/comm" 2>/dev/null; then
+        sum=$((sum + $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0)))
+      fi
+    done
+  done
+  echo "$sum"
+}
+
+# The nodes' JIT goes on compiling for a minute or more after a start (a fifth of both cores at
+# first): a run measured then measures the compiler as much as the service. Keep putting at 64
+# clients, 5 s at a time, until the three nodes' compiler threads together used under 5% of a
+# core over the last 5 s, or --server-jit-max has passed.
+jit_settle() {
+  local start=$SECONDS before after hz
+  hz=$(getconf CLK_TCK)
+  while ((SECONDS - start < ${server_jit_max%s})); do
+    before=$(compiler_ticks)
+    load raftkv-http "" --op put --clients 64 --duration 5s --warmup 0s --jit-warmup-max 0s --quiet >/dev/null
+    after=$(compiler_ticks)
+    if (((after - before) * 100 < 25 * hz)); then break; fi  # under 5% of a core for 5 s
+  done
+  echo "== the nodes' JIT settled after $((SECONDS - start)) s more of puts (limit $server_jit_max)"
+}
+
 measure() { # system sitting-number: warm up, preload, then every op at every client count
   local system=$1 n=$2 targets t op
   if [[ $system == etcd ]]; then targets=(etcd-http etcd-grpc); else targets=(raftkv-http); fi
   echo "== sitting $n: $system warm-up ($server_warmup, 16 clients, every key written first)"
   load "${targets[0]}" "" --op put --preload --clients 16 --duration "$server_warmup" --warmup 0s --quiet >/dev/null
+  if [[ $system == raftkv ]]; then jit_settle; fi
   for op in ${ops//,/ }; do
     for t in "${targets[@]}"; do
       echo "== sitting $n: $t $op, clients $clients, $duration each after $warmup of warm-up"
