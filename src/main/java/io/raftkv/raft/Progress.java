@@ -36,6 +36,14 @@ final class Progress {
   long snapshotReported; // what the follower said it holds in its latest answer (it may restart)
   boolean snapshotStarted;
   int snapshotTicks;
+  /**
+   * SNAPSHOT: after going back to what the follower holds, the stream goes back again only once
+   * the follower confirmed this many bytes, or in a later tick than {@code snapshotRewoundAt}. The
+   * answers to chunks already in flight when it went back (duplicates among them) do not move the
+   * stream on either; resending the window for each multiplied the chunks in flight.
+   */
+  long snapshotRewindUntil;
+  long snapshotRewoundAt = -1;
   /** REPLICATE: the last index carried by each unacknowledged AppendEntries, oldest first. */
   final ArrayDeque<Long> inflight = new ArrayDeque<>();
   /** An answer came from this follower since the leader's last CheckQuorum window began. */
@@ -68,6 +76,8 @@ final class Progress {
     snapshotReported = 0;
     snapshotStarted = false;
     snapshotTicks = 0;
+    snapshotRewindUntil = 0;
+    snapshotRewoundAt = -1;
     inflight.clear();
   }
 
