@@ -106,7 +106,9 @@ public final class KvLabCluster implements AutoCloseable {
     System.out.printf("%s (%s network)...%n", title, group.isReliable() ? "reliable" : "unreliable");
   }
 
+  /** The lab's End(): the 120 s limit since the cluster was made, and the pass line. */
   public void end() {
+    group.checkTimeout();
     System.out.printf(
         "  ... Passed --  time %4.1fs #peers %d #RPCs %5d #Ops %d (seed %d)%n",
         (System.nanoTime() - beginNanos) / 1e9, group.n(), group.stats().rpcs(), ops.get(), group.seed());

@@ -392,6 +392,7 @@ public final class LabGroup implements AutoCloseable {
 
   // ---------------------------------------------------------------- plumbing
 
+  /** The lab's Cleanup: kills every server, shuts the network down, then checks the 120 s limit. */
   @Override
   public void close() {
     try {
@@ -400,6 +401,7 @@ public final class LabGroup implements AutoCloseable {
     } finally {
       kit.stop(net);
     }
+    checkTimeout();
   }
 
   private <T, M> T ask(RecipientRef<M> to, Function<ActorRef<T>, M> msg) {

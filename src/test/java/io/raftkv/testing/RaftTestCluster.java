@@ -43,7 +43,7 @@ public final class RaftTestCluster implements AutoCloseable {
 
   public static final int SNAPSHOT_INTERVAL = 10;
   public static final int MAX_LOG_SIZE = 2000;
-  /** The lab's per-test limit, checked at {@link #end()}. */
+  /** The lab's per-test limit, checked at {@link #end()} and {@link #close()}. */
   public static final Duration TEST_LIMIT = LabGroup.TEST_LIMIT;
 
   static final boolean DEBUG_SLOW = Boolean.getBoolean("raftkv.debugOne");
