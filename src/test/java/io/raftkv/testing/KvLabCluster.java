@@ -311,9 +311,13 @@ public final class KvLabCluster implements AutoCloseable {
     return new ClntRes(nok, nmaybe);
   }
 
-  /** CheckPutConcurrent: the key's version against the cumulative tallies. */
+  /**
+   * CheckPutConcurrent: the key's version against the cumulative tallies. The lab reads it with
+   * GetJson, which fails on anything but OK.
+   */
   public void checkPutConcurrent(Clerk ck, String key, List<ClntRes> results, int[] acc, boolean reliable) {
     KvClient.Result r = ck.get(key);
+    if (r.err() != KvClient.Err.OK) fail("CheckPutConcurrent: get(" + key + ") failed: " + r.err());
     for (ClntRes c : results) {
       acc[0] += c.nok();
       acc[1] += c.nmaybe();
