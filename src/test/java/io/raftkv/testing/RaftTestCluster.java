@@ -20,13 +20,13 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * The lab's Raft tester (raft1/test.go, raft1/server.go): a {@link LabGroup} (tester1: slots,
  * persisters, connectivity, crash and restart) of {@link RaftPeer}s, the apply checker (agreement
  * and order) and, in snapshot mode, the applier that snapshots every {@value #SNAPSHOT_INTERVAL}
- * entries. Helpers keep the lab's names, steps and time limits.
+ * entries, synchronously with the apply stream as the Go tester does ({@link TesterApplier}).
+ * Helpers keep the lab's names, steps and time limits.
  *
  * <p>Thread-safe: tests may drive it from several threads, as the lab's churn tests do. A failed
  * check throws {@link AssertionError}; an apply error seen by an applier fails the next check
@@ -277,7 +277,7 @@ public final class RaftTestCluster implements AutoCloseable {
         if (err != null) fail(err);
       }
     }
-    ActorRef<ApplyMsg> applier = kit.spawn(applier(inc));
+    ActorRef<ApplyMsg> applier = kit.spawn(applier(inc)).narrow();
     RaftPeer.Settings settings = new RaftPeer.Settings(i, size, raftConfig, tick, peerSeed);
     ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
     inc.raft = raft;
@@ -486,23 +486,34 @@ public final class RaftTestCluster implements AutoCloseable {
 
   // ---------------------------------------------------------------- appliers (§6.1)
 
-  private Behavior<ApplyMsg> applier(Incarnation inc) {
-    return Behaviors.receive(ApplyMsg.class)
-        .onMessage(ApplyMsg.Command.class, m -> {
-          onCommand(inc, m);
-          return Behaviors.same();
-        })
-        .onMessage(ApplyMsg.SnapshotInstalled.class, m -> {
-          String err = ingestSnapshot(inc, m.data(), m.index());
-          if (err != null) applyFailed(err);
-          return Behaviors.same();
-        })
-        .onMessageEquals(ApplyMsg.Stopped.INSTANCE, Behaviors::stopped)
-        .onAnyMessage(m -> Behaviors.same()) // leadership news
-        .build();
+  /** How long the applier waits for a Snapshot call to return before it fails the test. */
+  static final Duration SNAPSHOT_TIMEOUT = Duration.ofSeconds(10);
+
+  private Behavior<Object> applier(Incarnation inc) {
+    return TesterApplier.create(
+        new TesterApplier.Service() {
+          @Override
+          public byte[] onCommand(ApplyMsg.Command m) {
+            return RaftTestCluster.this.onCommand(inc, m);
+          }
+
+          @Override
+          public void onSnapshot(ApplyMsg.SnapshotInstalled m) {
+            String err = ingestSnapshot(inc, m.data(), m.index());
+            if (err != null) applyFailed(err);
+          }
+
+          @Override
+          public void failed(String error) {
+            applyFailed("server " + inc.server + ": " + error);
+          }
+        },
+        () -> inc.raft,
+        SNAPSHOT_TIMEOUT);
   }
 
-  private void onCommand(Incarnation inc, ApplyMsg.Command m) {
+  /** checkLogs, and in snapshot mode the order check; returns the snapshot to take here, or null. */
+  private byte[] onCommand(Incarnation inc, ApplyMsg.Command m) {
     Object cmd = Commands.decode(m.command());
     String err = null;
     byte[] snapshot = null;
@@ -520,7 +531,7 @@ public final class RaftTestCluster implements AutoCloseable {
       }
     }
     if (err != null) applyFailed(err);
-    if (snapshot != null) inc.raft.tell(new RaftPeer.TakeSnapshot(m.index(), snapshot));
+    return snapshot;
   }
 
   /** Agreement with every server's record, and this server's order. Caller holds the lock. */
