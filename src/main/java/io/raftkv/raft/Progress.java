@@ -37,13 +37,12 @@ final class Progress {
   boolean snapshotStarted;
   int snapshotTicks;
   /**
-   * SNAPSHOT: after going back to what the follower holds, the stream goes back again only once
-   * the follower confirmed this many bytes, or in a later tick than {@code snapshotRewoundAt}. The
-   * answers to chunks already in flight when it went back (duplicates among them) do not move the
-   * stream on either; resending the window for each multiplied the chunks in flight.
+   * SNAPSHOT: the byte the stream last went back to, or -1. It goes back to each position once
+   * (the stall timer covers a resent chunk lost again): the answers to chunks already in flight
+   * when it went back, duplicates among them, do not move the stream on either, and resending the
+   * window for each of them multiplied the chunks in flight.
    */
-  long snapshotRewindUntil;
-  long snapshotRewoundAt = -1;
+  long snapshotRewoundTo = -1;
   /** REPLICATE: the last index carried by each unacknowledged AppendEntries, oldest first. */
   final ArrayDeque<Long> inflight = new ArrayDeque<>();
   /** An answer came from this follower since the leader's last CheckQuorum window began. */
@@ -76,8 +75,7 @@ final class Progress {
     snapshotReported = 0;
     snapshotStarted = false;
     snapshotTicks = 0;
-    snapshotRewindUntil = 0;
-    snapshotRewoundAt = -1;
+    snapshotRewoundTo = -1;
     inflight.clear();
   }
 

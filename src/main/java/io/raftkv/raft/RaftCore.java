@@ -561,7 +561,7 @@ public class RaftCore {
           pr.snapshotAcked = Math.min(pr.snapshotAcked, pr.snapshotReported);
           pr.snapshotSent = pr.snapshotAcked;
           pr.snapshotStarted = false;
-          pr.snapshotRewindUntil = 0;
+          pr.snapshotRewoundTo = -1;
           sendSnapshotChunks(p);
         } else {
           // Keeps it from campaigning while the snapshot is on its way. The snapshot point is the
@@ -710,12 +710,11 @@ public class RaftCore {
         pr.snapshotSent = Math.max(pr.snapshotSent, pr.snapshotAcked);
         pr.snapshotTicks = 0;
       } else if (pr.snapshotSent - pr.snapshotAcked >= (long) config.snapshotChunkBytes() * config.maxInflight()
-          && (pr.snapshotAcked >= pr.snapshotRewindUntil || pr.snapshotRewoundAt != clock)) {
+          && r.received() != pr.snapshotRewoundTo) {
         // The window is full and the follower still holds no more: a chunk went missing (it
         // takes chunks in order only). Go back now rather than after the stall timeout, but once
-        // per window or tick: the chunks already in flight draw more such answers.
-        pr.snapshotRewindUntil = pr.snapshotSent;
-        pr.snapshotRewoundAt = clock;
+        // to each position: the chunks already in flight draw more such answers.
+        pr.snapshotRewoundTo = r.received();
         pr.snapshotAcked = r.received();
         pr.snapshotSent = r.received();
       }
