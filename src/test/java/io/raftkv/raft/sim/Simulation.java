@@ -39,6 +39,12 @@ final class Simulation {
   /** Virtual time units per tick: message delays are fractions of a tick. */
   static final int TICK = 100;
 
+  /**
+   * More events than any sound schedule needs (a few thousand; the largest seen, some tens of
+   * thousands): a core that multiplies its messages fails here instead of running for minutes.
+   */
+  static final long MAX_EVENTS = 1_000_000;
+
   /** The knobs of one schedule, drawn from its seed. */
   record Params(
       int n,
@@ -222,7 +228,8 @@ final class Simulation {
       if (!healed && now >= chaosEnd) heal();
       if (now > healDeadline)
         throw new SafetyViolation("liveness: no command committed on all peers " + (now - healedAt) / TICK + " ticks after healing");
-      eventCount++;
+      if (++eventCount > MAX_EVENTS)
+        throw new SafetyViolation("a message storm: " + eventCount + " events by tick " + now / TICK + " (" + messageCount + " messages)");
       switch (e.kind) {
         case TICK_EVENT -> onTick(e);
         case DELIVER -> onDeliver(e.envelope);
