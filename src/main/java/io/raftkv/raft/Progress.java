@@ -36,6 +36,13 @@ final class Progress {
   long snapshotReported; // what the follower said it holds in its latest answer (it may restart)
   boolean snapshotStarted;
   int snapshotTicks;
+  /**
+   * SNAPSHOT: the byte the stream last went back to, or -1. It goes back to each position once
+   * (the stall timer covers a resent chunk lost again): the answers to chunks already in flight
+   * when it went back, duplicates among them, do not move the stream on either, and resending the
+   * window for each of them multiplied the chunks in flight.
+   */
+  long snapshotRewoundTo = -1;
   /** REPLICATE: the last index carried by each unacknowledged AppendEntries, oldest first. */
   final ArrayDeque<Long> inflight = new ArrayDeque<>();
   /** An answer came from this follower since the leader's last CheckQuorum window began. */
@@ -68,6 +75,7 @@ final class Progress {
     snapshotReported = 0;
     snapshotStarted = false;
     snapshotTicks = 0;
+    snapshotRewoundTo = -1;
     inflight.clear();
   }
 

@@ -561,6 +561,7 @@ public class RaftCore {
           pr.snapshotAcked = Math.min(pr.snapshotAcked, pr.snapshotReported);
           pr.snapshotSent = pr.snapshotAcked;
           pr.snapshotStarted = false;
+          pr.snapshotRewoundTo = -1;
           sendSnapshotChunks(p);
         } else {
           // Keeps it from campaigning while the snapshot is on its way. The snapshot point is the
@@ -708,9 +709,12 @@ public class RaftCore {
         pr.snapshotAcked = Math.min(r.received(), pr.streaming.data().length);
         pr.snapshotSent = Math.max(pr.snapshotSent, pr.snapshotAcked);
         pr.snapshotTicks = 0;
-      } else if (pr.snapshotSent - pr.snapshotAcked >= (long) config.snapshotChunkBytes() * config.maxInflight()) {
+      } else if (pr.snapshotSent - pr.snapshotAcked >= (long) config.snapshotChunkBytes() * config.maxInflight()
+          && r.received() != pr.snapshotRewoundTo) {
         // The window is full and the follower still holds no more: a chunk went missing (it
-        // takes chunks in order only). Go back now rather than after the stall timeout.
+        // takes chunks in order only). Go back now rather than after the stall timeout, but once
+        // to each position: the chunks already in flight draw more such answers.
+        pr.snapshotRewoundTo = r.received();
         pr.snapshotAcked = r.received();
         pr.snapshotSent = r.received();
       }

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Timeout;
  * <p>The lab runs them against its single server, here a one-node group as in {@link
  * KvSrvLab2Test}; the four client tests run again against a five-node group ({@code
  * ...FiveServers}), each on its own network (the {@code Unreliable} ones on the lab's unreliable
- * network). The clients follow the lab's oneClient script, plus CS162's in-process "in critical
+ * network). The clients follow the lab's 2026 oneClient script (two lock names, random for each
+ * run, held together first; then the loop on the first), plus CS162's in-process "in critical
  * section" counter (see {@link LockClients}); the lab's NCLNT = 10 and NSEC = 2 s.
  *
  * <p>{@link #reliableBasic} and {@link #reliableNested} are the 2026 additions. {@link
@@ -36,6 +37,8 @@ class KvLockLabTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final int NCLNT = 10;
   static final Duration NSEC = Duration.ofSeconds(2);
+  /** kvtest.RandValue(12): the lock names of the 2026 tests. */
+  static final int NAME_LENGTH = 12;
 
   @AfterAll
   static void done() {
@@ -50,7 +53,10 @@ class KvLockLabTest {
   static void runClients(int nservers, boolean reliable, int nclnt) {
     try (KvLabCluster ts = cluster(nservers, reliable)) {
       ts.begin("Test: " + nclnt + " lock clients");
-      int[] iterations = LockClients.run(ts, nclnt, NSEC, "l", "l0", LockClients.Setup.EACH_CLIENT_CREATES);
+      // the 2026 script: two random lock names for the run; every client holds both at first
+      String name1 = ts.group().randString(NAME_LENGTH);
+      String name2 = ts.group().randString(NAME_LENGTH);
+      int[] iterations = LockClients.run(ts, nclnt, NSEC, name1, name2, "l0", LockClients.Setup.EACH_CLIENT_CREATES);
       System.out.println("  iterations per client: " + Arrays.toString(iterations));
       ts.end();
     }
@@ -102,7 +108,7 @@ class KvLockLabTest {
     try (KvLabCluster ts = cluster(1, true)) {
       ts.begin("Test: a single Acquire and Release");
       KvLabCluster.Clerk ck = ts.makeClerk();
-      String name = ts.group().randString(8);
+      String name = ts.group().randString(NAME_LENGTH);
       KvLock lk = new KvLock(ck.raw(), name);
       lk.acquire();
       assertHeld(ck, name);
@@ -118,8 +124,8 @@ class KvLockLabTest {
     try (KvLabCluster ts = cluster(1, true)) {
       ts.begin("Test: one client, two locks");
       KvLabCluster.Clerk ck = ts.makeClerk();
-      String a = ts.group().randString(8);
-      String b = ts.group().randString(8);
+      String a = ts.group().randString(NAME_LENGTH);
+      String b = ts.group().randString(NAME_LENGTH);
       KvLock la = new KvLock(ck.raw(), a);
       KvLock lb = new KvLock(ck.raw(), b);
       la.acquire();

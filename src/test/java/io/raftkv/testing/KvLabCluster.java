@@ -125,7 +125,9 @@ public final class KvLabCluster implements AutoCloseable {
     System.out.printf("%s (%s network)...%n", title, group.isReliable() ? "reliable" : "unreliable");
   }
 
+  /** The lab's End(): the 120 s limit since the cluster was made, and the pass line. */
   public void end() {
+    group.checkTimeout();
     System.out.printf(
         "  ... Passed --  time %4.1fs #peers %d #RPCs %5d #Ops %d (seed %d)%n",
         (System.nanoTime() - beginNanos) / 1e9, group.n(), group.stats().rpcs(), ops.get(), group.seed());
@@ -332,9 +334,13 @@ public final class KvLabCluster implements AutoCloseable {
     return new ClntRes(nok, nmaybe);
   }
 
-  /** CheckPutConcurrent: the key's version against the cumulative tallies. */
+  /**
+   * CheckPutConcurrent: the key's version against the cumulative tallies. The lab reads it with
+   * GetJson, which fails on anything but OK.
+   */
   public void checkPutConcurrent(Clerk ck, String key, List<ClntRes> results, int[] acc, boolean reliable) {
     KvClient.Result r = ck.get(key);
+    if (r.err() != KvClient.Err.OK) fail("CheckPutConcurrent: get(" + key + ") failed: " + r.err());
     for (ClntRes c : results) {
       acc[0] += c.nok();
       acc[1] += c.nmaybe();

@@ -22,13 +22,14 @@ import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
- * tester1's Config for service groups (spec §3): n server slots on a {@link SimNetwork}, each with its
- * own ends and saved persister; connectivity (server to server only), crash and restart with
- * persister copies, and clients with their own ends that partitions do not touch. What a server is
- * comes from a {@link ServerFactory}: the RSM tests start an Rsm, the KV tests a KvServer.
+ * tester1's Config (spec §3), the one harness under every lab suite: n server slots on a {@link
+ * SimNetwork}, each with its own ends and saved persister; connectivity (server to server only),
+ * crash and restart with persister copies, and clients with their own ends that partitions do not
+ * touch. What a server is comes from a {@link ServerFactory}: {@link RaftTestCluster} starts a
+ * Raft peer and the tester's applier, the RSM tests an Rsm, {@link KvLabCluster} a KvServer.
  *
  * <p>Thread-safe. The seed (system property {@code raftkv.seed}, else random) is printed and seeds
- * the network and {@link #rand}.
+ * the network, the servers and {@link #rand}.
  */
 public final class LabGroup implements AutoCloseable {
   /** Starts one incarnation of server {@code i}; binds {@code transport} to its Raft peer. */
@@ -43,7 +44,11 @@ public final class LabGroup implements AutoCloseable {
    */
   public record Server(SimNetwork.Service clientService, Runnable kill) {}
 
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(5);
+  /** The lab's per-test limit (tester1's CheckTimeout), counted from the group's creation. */
+  public static final Duration TEST_LIMIT = Duration.ofSeconds(120);
+
+  /** Generous: a live actor answers in milliseconds. */
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
 
   private final ActorTestKit kit;
   private final int n;
@@ -55,6 +60,7 @@ public final class LabGroup implements AutoCloseable {
   private int endCounter;
   private int incarnations;
   private volatile boolean reliable = true;
+  private final long t0 = System.nanoTime();
 
   private static final class Slot {
     List<String> ends = List.of();
@@ -65,16 +71,33 @@ public final class LabGroup implements AutoCloseable {
 
   /** @param wire how client requests and replies cross the network (Raft messages are known) */
   public LabGroup(ActorTestKit kit, int n, boolean reliable, SimNetwork.Wire wire, ServerFactory factory) {
+    this(kit, n, reliable, false, wire, "", factory);
+  }
+
+  /**
+   * @param longDelays RPCs to dead or disconnected servers fail after 0–7 s instead of 0–99 ms,
+   *     from before the first server starts (the Raft tests' makeTest)
+   * @param label appended to the printed seed line
+   */
+  public LabGroup(
+      ActorTestKit kit,
+      int n,
+      boolean reliable,
+      boolean longDelays,
+      SimNetwork.Wire wire,
+      String label,
+      ServerFactory factory) {
     this.kit = kit;
     this.n = n;
     this.factory = factory;
     String s = System.getProperty("raftkv.seed");
     this.seed = s != null && !s.isBlank() ? Long.parseLong(s.trim()) : System.nanoTime();
-    System.out.printf("raftkv.seed=%d (n=%d, reliable=%s)%n", seed, n, reliable);
+    System.out.printf("raftkv.seed=%d (n=%d, reliable=%s%s)%n", seed, n, reliable, label);
     this.random = new SplittableRandom(seed);
     this.net = kit.spawn(SimNetwork.create(seed, SimPeerTransport.WIRE.or(wire)));
     this.slots = new Slot[n];
     for (int i = 0; i < n; i++) slots[i] = new Slot();
+    if (longDelays) setLongDelays(true);
     setReliable(reliable);
     for (int i = 0; i < n; i++) startServer(i);
     connectAll();
@@ -92,15 +115,32 @@ public final class LabGroup implements AutoCloseable {
     return seed;
   }
 
+  /** A non-negative random int. */
+  public synchronized int rand() {
+    return random.nextInt(Integer.MAX_VALUE);
+  }
+
+  /** Uniform in {@code [0, bound)}. */
   public synchronized int rand(int bound) {
     return random.nextInt(bound);
   }
 
+  /** A random string of {@code len} URL-safe characters (tester1's Randstring). */
   public synchronized String randString(int len) {
     String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     StringBuilder b = new StringBuilder(len);
     for (int i = 0; i < len; i++) b.append(alphabet.charAt(random.nextInt(alphabet.length())));
     return b.toString();
+  }
+
+  /**
+   * Fails if more than {@link #TEST_LIMIT} passed since the group was made. Like the lab's, it
+   * fails a test that finished too late; it does not stop a hung one.
+   */
+  public void checkTimeout() {
+    if (System.nanoTime() - t0 > TEST_LIMIT.toNanos()) {
+      throw new AssertionError("test took longer than " + TEST_LIMIT.toSeconds() + " seconds (raftkv.seed=" + seed + ")");
+    }
   }
 
   // ---------------------------------------------------------------- network settings
@@ -352,10 +392,16 @@ public final class LabGroup implements AutoCloseable {
 
   // ---------------------------------------------------------------- plumbing
 
+  /** The lab's Cleanup: kills every server, shuts the network down, then checks the 120 s limit. */
   @Override
   public void close() {
-    shutdown();
-    ask(net, SimNetwork.Cleanup::new);
+    try {
+      shutdown();
+      ask(net, SimNetwork.Cleanup::new);
+    } finally {
+      kit.stop(net);
+    }
+    checkTimeout();
   }
 
   private <T, M> T ask(RecipientRef<M> to, Function<ActorRef<T>, M> msg) {

@@ -19,8 +19,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Lock clients contending for one {@link KvLock}: the lab's oneClient script (spec §8.6) merged
- * with CS162's lock_worker (spec §14.2). Each client has its own clerk and loops until told to stop:
+ * Lock clients contending for one {@link KvLock}: the lab's oneClient script (spec §8.6, 2026)
+ * merged with CS162's lock_worker (spec §14.2). Each client has its own clerk; with a second lock
+ * (the 2026 script) it first acquires the run's lock and the second one, then releases both, which
+ * every client does with the same two names at the same time. Then it loops until told to stop:
  *
  * <ol>
  *   <li>acquire;
@@ -56,6 +58,21 @@ public final class LockClients {
   /** Runs {@code nclients} lock clients; returns the iterations each completed. */
   public static int[] run(
       KvLabCluster ts, int nclients, Duration duration, String lockName, String checkKey, Setup setup) {
+    return run(ts, nclients, duration, lockName, null, checkKey, setup);
+  }
+
+  /**
+   * Runs {@code nclients} lock clients that each first hold {@code lockName} and {@code otherLock}
+   * together (unless {@code otherLock} is null); returns the iterations each completed.
+   */
+  public static int[] run(
+      KvLabCluster ts,
+      int nclients,
+      Duration duration,
+      String lockName,
+      String otherLock,
+      String checkKey,
+      Setup setup) {
     if (setup == Setup.CREATED_ONCE) {
       KvLabCluster.Clerk ck = ts.makeClerk();
       ts.putAtLeastOnce(ck, checkKey, "", 0);
@@ -78,6 +95,13 @@ public final class LockClients {
                 () -> {
                   try {
                     KvLock lk = new KvLock(ck.raw(), lockName);
+                    if (otherLock != null) {
+                      KvLock lk2 = new KvLock(ck.raw(), otherLock);
+                      lk.acquire();
+                      lk2.acquire();
+                      lk.release();
+                      lk2.release();
+                    }
                     if (setup == Setup.EACH_CLIENT_CREATES) ck.put(checkKey, "", 0);
                     if (starting.decrementAndGet() == 0) allStarted.complete(null);
                     while (!done.get()) {
@@ -94,7 +118,9 @@ public final class LockClients {
                 pool));
       }
       // the run lasts `duration` once every client has started, or until one fails
+      long t0 = System.nanoTime();
       waitFor(CompletableFuture.anyOf(allStarted, failed), FINISH_BUDGET, "lock clients did not start");
+      System.out.printf("  %d lock clients ready after %d ms%n", nclients, (System.nanoTime() - t0) / 1_000_000);
       if (!failed.isDone()) waitFor(failed, duration, null);
       done.set(true);
       CompletableFuture<Void> all = CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new));

@@ -12,25 +12,21 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * The lab's Raft tester (raft1/test.go, raft1/server.go, tester1) over {@link SimNetwork}: a group
- * of {@link RaftPeer}s with per-slot persisters, connectivity control, crash/restart with persister
- * copies, the apply checker (agreement and order) and, in snapshot mode, the applier that snapshots
- * every {@value #SNAPSHOT_INTERVAL} entries. Helpers keep the lab's names, steps and time limits.
+ * The lab's Raft tester (raft1/test.go, raft1/server.go): a {@link LabGroup} (tester1: slots,
+ * persisters, connectivity, crash and restart) of {@link RaftPeer}s, the apply checker (agreement
+ * and order) and, in snapshot mode, the applier that snapshots every {@value #SNAPSHOT_INTERVAL}
+ * entries, synchronously with the apply stream as the Go tester does ({@link TesterApplier}).
+ * Helpers keep the lab's names, steps and time limits.
  *
  * <p>Thread-safe: tests may drive it from several threads, as the lab's churn tests do. A failed
  * check throws {@link AssertionError}; an apply error seen by an applier fails the next check
@@ -47,8 +43,8 @@ public final class RaftTestCluster implements AutoCloseable {
 
   public static final int SNAPSHOT_INTERVAL = 10;
   public static final int MAX_LOG_SIZE = 2000;
-  /** The lab's per-test limit, checked at {@link #end()}. */
-  public static final Duration TEST_LIMIT = Duration.ofSeconds(120);
+  /** The lab's per-test limit, checked at {@link #end()} and {@link #close()}. */
+  public static final Duration TEST_LIMIT = LabGroup.TEST_LIMIT;
 
   static final boolean DEBUG_SLOW = Boolean.getBoolean("raftkv.debugOne");
   /** Generous: a live actor answers in milliseconds, and asks to a killed peer end at its death. */
@@ -57,32 +53,14 @@ public final class RaftTestCluster implements AutoCloseable {
   private final ActorTestKit kit;
   private final int n;
   private final boolean snapshotMode;
-  private final long seed;
-  private final SplittableRandom random;
   private final RaftConfig raftConfig;
   private final Duration tick;
-  private final ActorRef<SimNetwork.Command> net;
-  private final Slot[] slots;
-  private final long t0 = System.nanoTime();
+  /** Each slot's current (or last) incarnation: kept after a crash, as nCommitted counts the dead. */
+  private final Incarnation[] incarnations;
+  private final LabGroup group;
   private long beginNanos;
   private long beginRpcs;
-  private int endCounter;
-  private int incarnations;
   private volatile String applyError; // the first error any applier saw
-
-  /** One server slot: its ends, saved persister and current (or last) incarnation. */
-  private static final class Slot {
-    final String name;
-
-    Slot(String name) {
-      this.name = name;
-    }
-
-    List<String> ends = List.of();
-    boolean connected;
-    MemoryStorage saved;
-    Incarnation current; // null before the first start; kept (dead) after a crash
-  }
 
   /** One run of a server: its actors and what its applier recorded (guarded by the cluster). */
   private static final class Incarnation {
@@ -109,26 +87,15 @@ public final class RaftTestCluster implements AutoCloseable {
     this.kit = kit;
     this.n = n;
     this.snapshotMode = snapshotMode;
-    String s = System.getProperty("raftkv.seed");
-    this.seed = s != null && !s.isBlank() ? Long.parseLong(s.trim()) : System.nanoTime();
-    System.out.printf("raftkv.seed=%d (n=%d, reliable=%s, snapshots=%s)%n", seed, n, reliable, snapshotMode);
-    this.random = new SplittableRandom(seed);
     this.raftConfig = raftConfig;
     this.tick = tick;
-    this.net = kit.spawn(SimNetwork.create(seed, SimPeerTransport.WIRE));
-    this.slots = new Slot[n];
-    for (int i = 0; i < n; i++) {
-      slots[i] = new Slot(serverName(i));
-    }
+    this.incarnations = new Incarnation[n];
     // makeTest: long delays for RPCs to dead or disconnected peers
-    setLongDelays(true);
-    setReliable(reliable);
-    for (int i = 0; i < n; i++) startServer(i);
-    connectAll();
+    this.group = new LabGroup(kit, n, reliable, true, m -> null, ", snapshots=" + snapshotMode, this::startPeer);
   }
 
   public static String serverName(int i) {
-    return "server-0-" + i;
+    return LabGroup.serverName(i);
   }
 
   public int n() {
@@ -136,26 +103,28 @@ public final class RaftTestCluster implements AutoCloseable {
   }
 
   public long seed() {
-    return seed;
+    return group.seed();
+  }
+
+  /** The slots, network and persisters underneath. */
+  public LabGroup group() {
+    return group;
   }
 
   // ---------------------------------------------------------------- randomness
 
-  public synchronized int rand() {
-    return random.nextInt(Integer.MAX_VALUE);
+  public int rand() {
+    return group.rand();
   }
 
   /** Uniform in {@code [0, bound)}. */
-  public synchronized int rand(int bound) {
-    return random.nextInt(bound);
+  public int rand(int bound) {
+    return group.rand(bound);
   }
 
   /** A random string of {@code len} URL-safe characters (tester1's Randstring). */
-  public synchronized String randString(int len) {
-    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    StringBuilder b = new StringBuilder(len);
-    for (int i = 0; i < len; i++) b.append(alphabet.charAt(random.nextInt(alphabet.length())));
-    return b.toString();
+  public String randString(int len) {
+    return group.randString(len);
   }
 
   // ---------------------------------------------------------------- begin / end
@@ -165,7 +134,7 @@ public final class RaftTestCluster implements AutoCloseable {
       beginNanos = System.nanoTime();
     }
     beginRpcs = rpcTotal();
-    System.out.printf("%s (%s network)...%n", description, isReliable ? "reliable" : "unreliable");
+    System.out.printf("%s (%s network)...%n", description, isReliable() ? "reliable" : "unreliable");
   }
 
   /** The lab's End(): the pass line, and the 120 s limit since the cluster was made. */
@@ -176,37 +145,33 @@ public final class RaftTestCluster implements AutoCloseable {
     if (bad > 0) fail(bad + " messages could not be encoded for the wire (see the log)");
     double secs = (System.nanoTime() - beginNanos) / 1e9;
     System.out.printf("  ... Passed --  time %4.1fs #peers %d #RPCs %5d #Ops %d (seed %d)%n",
-        secs, n, rpcTotal() - beginRpcs, 0, seed);
+        secs, n, rpcTotal() - beginRpcs, 0, seed());
   }
 
   public void checkTimeout() {
-    long elapsed = System.nanoTime() - t0;
-    if (elapsed > TEST_LIMIT.toNanos()) fail("test took longer than 120 seconds");
+    group.checkTimeout();
   }
 
   // ---------------------------------------------------------------- network settings
 
-  private volatile boolean isReliable = true;
-
   public void setReliable(boolean reliable) {
-    isReliable = reliable;
-    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetReliable(reliable, r));
+    group.setReliable(reliable);
   }
 
   public boolean isReliable() {
-    return isReliable;
+    return group.isReliable();
   }
 
   public void setLongReordering(boolean on) {
-    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetLongReordering(on, r));
+    group.setLongReordering(on);
   }
 
   public void setLongDelays(boolean on) {
-    ask(net, (ActorRef<Done> r) -> new SimNetwork.SetLongDelays(on, r));
+    group.setLongDelays(on);
   }
 
   public SimNetwork.Stats stats() {
-    return ask(net, SimNetwork.GetStats::new);
+    return group.stats();
   }
 
   /** Every request that entered the network, dropped ones included. */
@@ -233,107 +198,41 @@ public final class RaftTestCluster implements AutoCloseable {
 
   // ---------------------------------------------------------------- connectivity (§3.3)
 
-  public synchronized boolean isConnected(int i) {
-    return slots[i].connected;
+  public boolean isConnected(int i) {
+    return group.isConnected(i);
   }
 
-  public synchronized boolean isAlive(int i) {
-    Incarnation inc = slots[i].current;
-    return inc != null && inc.alive;
+  public boolean isAlive(int i) {
+    return group.isAlive(i);
   }
 
   public void connectOne(int i) {
-    Map<String, Boolean> changes = new HashMap<>();
-    synchronized (this) {
-      connect(i, all(), changes);
-    }
-    enable(changes);
+    group.connectOne(i);
   }
 
   public void disconnectAll(int i) {
-    Map<String, Boolean> changes = new HashMap<>();
-    synchronized (this) {
-      disconnect(i, all(), changes);
-    }
-    enable(changes);
+    group.disconnectAll(i);
   }
 
   public void connectAll() {
-    Map<String, Boolean> changes = new HashMap<>();
-    synchronized (this) {
-      for (int i = 0; i < n; i++) connect(i, all(), changes);
-    }
-    enable(changes);
+    group.connectAll();
   }
 
   /** Connects each side within itself and cuts it from the other; either may be empty. */
   public void partition(int[] p1, int[] p2) {
-    Map<String, Boolean> changes = new HashMap<>();
-    synchronized (this) {
-      for (int i : p1) {
-        disconnect(i, p2, changes);
-        connect(i, p1, changes);
-      }
-      for (int i : p2) {
-        disconnect(i, p1, changes);
-        connect(i, p2, changes);
-      }
-    }
-    enable(changes);
-  }
-
-  private int[] all() {
-    int[] a = new int[n];
-    for (int i = 0; i < n; i++) a[i] = i;
-    return a;
-  }
-
-  private void connect(int i, int[] to, Map<String, Boolean> changes) {
-    slots[i].connected = true;
-    for (int j : to) {
-      if (slots[j].connected) {
-        changes.put(slots[i].ends.get(j), true);
-        changes.put(slots[j].ends.get(i), true);
-      }
-    }
-  }
-
-  private void disconnect(int i, int[] from, Map<String, Boolean> changes) {
-    slots[i].connected = false;
-    for (int j : from) {
-      if (!slots[i].ends.isEmpty()) changes.put(slots[i].ends.get(j), false);
-      if (!slots[j].ends.isEmpty()) changes.put(slots[j].ends.get(i), false);
-    }
-  }
-
-  private void enable(Map<String, Boolean> changes) {
-    if (!changes.isEmpty()) ask(net, (ActorRef<Done> r) -> new SimNetwork.Enable(changes, r));
+    group.partition(p1, p2);
   }
 
   // ---------------------------------------------------------------- crash and restart (§3.4)
 
   /** ShutdownServer: cut off, unregister, keep a copy of what was persisted, kill. */
   public void crash(int i) {
-    disconnectAll(i);
-    ask(net, (ActorRef<Done> r) -> new SimNetwork.DeleteServer(serverName(i), r));
-    Incarnation dying;
-    synchronized (this) {
-      Slot s = slots[i];
-      // the dying instance keeps writing into the old object; nobody reads it again
-      if (s.saved != null) s.saved = s.saved.copy();
-      dying = s.current;
-      if (dying != null && !dying.alive) dying = null;
-      if (dying != null) dying.alive = false;
-    }
-    if (dying != null) {
-      dying.raft.tell(RaftPeer.Kill.INSTANCE);
-      dying.killed.complete(DEAD);
-    }
+    group.shutdownServer(i);
   }
 
   /** Crashes every server. */
   public void shutdown() {
-    for (int i = 0; i < n; i++) crash(i);
+    group.shutdown();
   }
 
   /**
@@ -341,49 +240,12 @@ public final class RaftTestCluster implements AutoCloseable {
    * persister. It is not connected.
    */
   public void startServer(int i) {
-    if (isAlive(i)) crash(i);
-    List<String> ends = new ArrayList<>();
-    synchronized (this) {
-      for (int j = 0; j < n; j++) ends.add("end-" + (endCounter++) + "-" + i + "to" + j);
-    }
-    for (int j = 0; j < n; j++) {
-      String end = ends.get(j);
-      String to = serverName(j);
-      ask(net, (ActorRef<Done> r) -> new SimNetwork.MakeEnd(end, to, r));
-    }
-    Incarnation inc = new Incarnation(i);
-    MemoryStorage storage;
-    long peerSeed;
-    synchronized (this) {
-      Slot s = slots[i];
-      s.saved = s.saved == null ? new MemoryStorage() : s.saved.copy();
-      storage = s.saved;
-      s.ends = List.copyOf(ends);
-      s.current = inc;
-      peerSeed = seed * 1_000_003L + (++incarnations) * 101L + i;
-    }
-    if (snapshotMode) {
-      byte[] snap = storage.readSnapshot();
-      if (snap.length > 0) {
-        // mimic a service restoring its state before Raft delivers anything
-        String err = ingestSnapshot(inc, snap, -1);
-        if (err != null) fail(err);
-      }
-    }
-    SimPeerTransport transport = new SimPeerTransport(net, i, ends);
-    ActorRef<ApplyMsg> applier = kit.spawn(applier(inc));
-    RaftPeer.Settings settings = new RaftPeer.Settings(i, n, raftConfig, tick, peerSeed);
-    ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
-    inc.raft = raft;
-    inc.alive = true;
-    transport.bind(raft);
-    ask(net, (ActorRef<Done> r) -> new SimNetwork.AddServer(serverName(i), transport.service(), r));
+    group.startServer(i);
   }
 
   /** StartServers: start every server, then connect all. */
   public void startServers() {
-    for (int i = 0; i < n; i++) startServer(i);
-    connectAll();
+    group.startServers();
   }
 
   /** The Raft tester's restart: StartServer + ConnectAll (reconnects everyone). */
@@ -393,16 +255,44 @@ public final class RaftTestCluster implements AutoCloseable {
   }
 
   /** The maximum over servers of the current persister's raft state size. */
-  public synchronized long logSize() {
-    long max = 0;
-    for (Slot s : slots) if (s.saved != null) max = Math.max(max, s.saved.raftStateSize());
-    return max;
+  public long logSize() {
+    return group.logSize();
   }
 
-  public synchronized long snapshotSize() {
-    long max = 0;
-    for (Slot s : slots) if (s.saved != null) max = Math.max(max, s.saved.snapshotSize());
-    return max;
+  public long snapshotSize() {
+    return group.snapshotSize();
+  }
+
+  /** The tester's start function: a Raft peer on {@code storage} and its applier. */
+  private LabGroup.Server startPeer(int i, int size, MemoryStorage storage, SimPeerTransport transport, long peerSeed) {
+    Incarnation inc = new Incarnation(i);
+    synchronized (this) {
+      incarnations[i] = inc;
+    }
+    if (snapshotMode) {
+      byte[] snap = storage.readSnapshot();
+      if (snap.length > 0) {
+        // mimic a service restoring its state before Raft delivers anything
+        String err = ingestSnapshot(inc, snap, -1);
+        if (err != null) fail(err);
+      }
+    }
+    ActorRef<ApplyMsg> applier = kit.spawn(applier(inc)).narrow();
+    RaftPeer.Settings settings = new RaftPeer.Settings(i, size, raftConfig, tick, peerSeed);
+    ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
+    inc.raft = raft;
+    inc.alive = true;
+    transport.bind(raft);
+    return new LabGroup.Server(null, () -> kill(inc));
+  }
+
+  private void kill(Incarnation inc) {
+    synchronized (this) {
+      if (!inc.alive) return;
+      inc.alive = false;
+    }
+    inc.raft.tell(RaftPeer.Kill.INSTANCE);
+    inc.killed.complete(DEAD);
   }
 
   // ---------------------------------------------------------------- the Raft API
@@ -452,7 +342,7 @@ public final class RaftTestCluster implements AutoCloseable {
   }
 
   private synchronized Incarnation incarnation(int i) {
-    return slots[i].current;
+    return incarnations[i];
   }
 
   // ---------------------------------------------------------------- checkers (§6.2)
@@ -509,7 +399,7 @@ public final class RaftTestCluster implements AutoCloseable {
       int count = 0;
       Object cmd = null;
       for (int i = 0; i < n; i++) {
-        Incarnation inc = slots[i].current;
+        Incarnation inc = incarnations[i];
         if (inc == null || !inc.logs.containsKey(index)) continue;
         Object cmd1 = inc.logs.get(index);
         if (count > 0 && !Objects.equals(cmd, cmd1))
@@ -596,23 +486,34 @@ public final class RaftTestCluster implements AutoCloseable {
 
   // ---------------------------------------------------------------- appliers (§6.1)
 
-  private Behavior<ApplyMsg> applier(Incarnation inc) {
-    return Behaviors.receive(ApplyMsg.class)
-        .onMessage(ApplyMsg.Command.class, m -> {
-          onCommand(inc, m);
-          return Behaviors.same();
-        })
-        .onMessage(ApplyMsg.SnapshotInstalled.class, m -> {
-          String err = ingestSnapshot(inc, m.data(), m.index());
-          if (err != null) applyFailed(err);
-          return Behaviors.same();
-        })
-        .onMessageEquals(ApplyMsg.Stopped.INSTANCE, Behaviors::stopped)
-        .onAnyMessage(m -> Behaviors.same()) // leadership news
-        .build();
+  /** How long the applier waits for a Snapshot call to return before it fails the test. */
+  static final Duration SNAPSHOT_TIMEOUT = Duration.ofSeconds(10);
+
+  private Behavior<Object> applier(Incarnation inc) {
+    return TesterApplier.create(
+        new TesterApplier.Service() {
+          @Override
+          public byte[] onCommand(ApplyMsg.Command m) {
+            return RaftTestCluster.this.onCommand(inc, m);
+          }
+
+          @Override
+          public void onSnapshot(ApplyMsg.SnapshotInstalled m) {
+            String err = ingestSnapshot(inc, m.data(), m.index());
+            if (err != null) applyFailed(err);
+          }
+
+          @Override
+          public void failed(String error) {
+            applyFailed("server " + inc.server + ": " + error);
+          }
+        },
+        () -> inc.raft,
+        SNAPSHOT_TIMEOUT);
   }
 
-  private void onCommand(Incarnation inc, ApplyMsg.Command m) {
+  /** checkLogs, and in snapshot mode the order check; returns the snapshot to take here, or null. */
+  private byte[] onCommand(Incarnation inc, ApplyMsg.Command m) {
     Object cmd = Commands.decode(m.command());
     String err = null;
     byte[] snapshot = null;
@@ -630,14 +531,14 @@ public final class RaftTestCluster implements AutoCloseable {
       }
     }
     if (err != null) applyFailed(err);
-    if (snapshot != null) inc.raft.tell(new RaftPeer.TakeSnapshot(m.index(), snapshot));
+    return snapshot;
   }
 
   /** Agreement with every server's record, and this server's order. Caller holds the lock. */
   private String checkLogs(Incarnation inc, long index, Object cmd) {
     String err = null;
     for (int j = 0; j < n; j++) {
-      Incarnation other = slots[j].current;
+      Incarnation other = incarnations[j];
       if (other != null && other.logs.containsKey(index) && !Objects.equals(other.logs.get(index), cmd)) {
         err = "commit index=" + index + " server=" + inc.server + " " + abbreviate(cmd) + " != server=" + j + " "
             + abbreviate(other.logs.get(index));
@@ -670,7 +571,7 @@ public final class RaftTestCluster implements AutoCloseable {
   }
 
   private void applyFailed(String err) {
-    System.out.println("apply error: " + err + " (seed " + seed + ")");
+    System.out.println("apply error: " + err + " (seed " + seed() + ")");
     synchronized (this) {
       if (applyError == null) applyError = err;
     }
@@ -685,30 +586,13 @@ public final class RaftTestCluster implements AutoCloseable {
 
   @Override
   public void close() {
-    for (int i = 0; i < n; i++) {
-      Incarnation inc = incarnation(i);
-      if (inc != null && inc.alive) {
-        inc.alive = false;
-        inc.raft.tell(RaftPeer.Kill.INSTANCE);
-        inc.killed.complete(DEAD);
-      }
-    }
-    try {
-      ask(net, SimNetwork.Cleanup::new);
-    } finally {
-      kit.stop(net);
-    }
+    group.close();
   }
 
   // ---------------------------------------------------------------- helpers
 
   public void fail(String message) {
-    throw new AssertionError(message + " (raftkv.seed=" + seed + ")");
-  }
-
-  private <T, M> T ask(RecipientRef<M> to, Function<ActorRef<T>, M> msg) {
-    CompletionStage<T> s = AskPattern.ask(to, msg::apply, ASK_TIMEOUT, kit.scheduler());
-    return await(s.toCompletableFuture());
+    throw new AssertionError(message + " (raftkv.seed=" + seed() + ")");
   }
 
   private static <T> T await(CompletableFuture<T> f) {

@@ -3,59 +3,130 @@ package io.raftkv.raft.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * Thousands of seeded schedules of 3-5 {@code RaftCore}s under faults, checked after every step.
+ * Ten thousand seeded schedules of 3-5 {@code RaftCore}s under faults, checked after every step,
+ * spread over the machine's cores (a schedule is a pure function of its seed, so the order does
+ * not matter). Every seed draws PreVote and CheckQuorum on or off; all four combinations must
+ * have run.
  *
  * <ul>
  *   <li>{@code -Draftkv.sim.seed=S} replays schedule S alone, printing its trace if it fails.
- *   <li>{@code -Draftkv.sim.schedules=N} (default 1000) and {@code -Draftkv.sim.base=B} (default
- *       1) choose the seeds B .. B+N-1, to explore beyond what CI runs.
+ *   <li>{@code -Draftkv.sim.schedules=N} (default {@value #DEFAULT_SCHEDULES}) and {@code
+ *       -Draftkv.sim.base=B} (default 1) choose the seeds B .. B+N-1, e.g. a soak of a million.
+ *   <li>{@code -Draftkv.sim.threads=T} (default: the available processors) runs them on T threads.
  * </ul>
  */
 class RaftSimulationTest {
   static final int TRACE_LINES = 200_000;
+  static final int DEFAULT_SCHEDULES = 10_000;
+  /** Seeds per task: big enough that handing out work costs nothing, small enough to balance. */
+  static final int BATCH = 250;
+
+  /** What a batch of schedules did; merged in seed order. */
+  static final class Totals {
+    long schedules;
+    long events;
+    long committed;
+    long crashes;
+    long installs;
+    long reads;
+    /** Schedules by (PreVote, CheckQuorum): index 2 * preVote + checkQuorum. */
+    final long[] byMode = new long[4];
+    /** The lowest failing seed, or 0, and its failure. */
+    long failedSeed;
+    Throwable failure;
+
+    void add(Totals o) {
+      schedules += o.schedules;
+      events += o.events;
+      committed += o.committed;
+      crashes += o.crashes;
+      installs += o.installs;
+      reads += o.reads;
+      for (int i = 0; i < 4; i++) byMode[i] += o.byMode[i];
+      if (o.failure != null && (failure == null || o.failedSeed < failedSeed)) {
+        failedSeed = o.failedSeed;
+        failure = o.failure;
+      }
+    }
+  }
+
+  static Totals runBatch(long from, long to) {
+    Totals t = new Totals();
+    for (long seed = from; seed < to; seed++) {
+      Simulation sim = new Simulation(seed, SimCore.Factory.CORRECT);
+      Simulation.Stats st;
+      try {
+        st = sim.run();
+      } catch (Throwable e) {
+        t.failedSeed = seed;
+        t.failure = e;
+        return t; // later seeds of this batch would not change the verdict
+      }
+      t.schedules++;
+      t.events += st.events();
+      t.committed += st.committed();
+      t.crashes += st.crashes();
+      t.installs += st.snapshotsInstalled();
+      t.reads += st.readsServed();
+      t.byMode[(sim.params.config().preVote() ? 2 : 0) + (sim.params.config().checkQuorum() ? 1 : 0)]++;
+    }
+    return t;
+  }
 
   @Test
-  void randomSchedulesKeepRaftSafe() {
+  void randomSchedulesKeepRaftSafe() throws Exception {
     String only = System.getProperty("raftkv.sim.seed");
     if (only != null && !only.isBlank()) {
       replay(Long.parseLong(only.trim()), SimCore.Factory.CORRECT);
       return;
     }
-    int count = Integer.getInteger("raftkv.sim.schedules", 1000);
+    int count = Integer.getInteger("raftkv.sim.schedules", DEFAULT_SCHEDULES);
     long base = Long.getLong("raftkv.sim.base", 1L);
+    int threads = Integer.getInteger("raftkv.sim.threads", Runtime.getRuntime().availableProcessors());
     long start = System.nanoTime();
-    long events = 0;
-    long committed = 0;
-    long crashes = 0;
-    long installs = 0;
-    long reads = 0;
-    for (long seed = base; seed < base + count; seed++) {
-      Simulation.Stats st;
-      try {
-        st = new Simulation(seed, SimCore.Factory.CORRECT).run();
-      } catch (Throwable t) {
-        throw new AssertionError(
-            "schedule with seed " + seed + " failed: " + t + "\n  replay it with -Draftkv.sim.seed=" + seed, t);
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    Totals all = new Totals();
+    try {
+      List<Future<Totals>> batches = new ArrayList<>();
+      for (long from = base; from < base + count; from += BATCH) {
+        long f = from;
+        long to = Math.min(from + BATCH, base + count);
+        batches.add(pool.submit(() -> runBatch(f, to)));
       }
-      events += st.events();
-      committed += st.committed();
-      crashes += st.crashes();
-      installs += st.snapshotsInstalled();
-      reads += st.readsServed();
+      for (Future<Totals> b : batches) all.add(b.get());
+    } finally {
+      pool.shutdownNow();
+    }
+    if (all.failure != null) {
+      throw new AssertionError(
+          "schedule with seed " + all.failedSeed + " failed: " + all.failure + "\n  replay it with -Draftkv.sim.seed="
+              + all.failedSeed,
+          all.failure);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     System.out.printf(
-        "raft simulation: %d schedules (seeds %d..%d) in %.1f s, %.0f schedules/s, %.0f events/s;"
-            + " on average %.1f entries committed, %.1f crashes, %.1f snapshots installed, %.1f reads served per schedule%n",
-        count, base, base + count - 1, seconds, count / seconds, events / seconds,
-        (double) committed / count, (double) crashes / count, (double) installs / count, (double) reads / count);
+        "raft simulation: %d schedules (seeds %d..%d) on %d threads in %.1f s, %.0f schedules/s, %.0f events/s;"
+            + " on average %.1f entries committed, %.1f crashes, %.1f snapshots installed, %.1f reads served per schedule;"
+            + " PreVote/CheckQuorum off/off %d, off/on %d, on/off %d, on/on %d%n",
+        count, base, base + count - 1, threads, seconds, count / seconds, all.events / seconds,
+        (double) all.committed / count, (double) all.crashes / count, (double) all.installs / count,
+        (double) all.reads / count, all.byMode[0], all.byMode[1], all.byMode[2], all.byMode[3]);
+    assertEquals(count, all.schedules);
     // the schedules must exercise something: commits, crashes and snapshot installs happen
-    assertTrue(committed / count >= 20, "too few commits per schedule: " + (double) committed / count);
-    assertTrue(crashes > 0 && installs > 0, "crashes " + crashes + ", snapshot installs " + installs);
-    assertTrue(reads / count >= 5, "too few linearizable reads served per schedule: " + (double) reads / count);
+    assertTrue(all.committed / count >= 20, "too few commits per schedule: " + (double) all.committed / count);
+    assertTrue(all.crashes > 0 && all.installs > 0, "crashes " + all.crashes + ", snapshot installs " + all.installs);
+    assertTrue(all.reads / count >= 5, "too few linearizable reads served per schedule: " + (double) all.reads / count);
+    for (int mode = 0; mode < 4; mode++) {
+      assertTrue(all.byMode[mode] >= count / 8, "PreVote/CheckQuorum mode " + mode + " ran " + all.byMode[mode] + " times");
+    }
   }
 
   @Test

@@ -39,6 +39,12 @@ final class Simulation {
   /** Virtual time units per tick: message delays are fractions of a tick. */
   static final int TICK = 100;
 
+  /**
+   * More events than any sound schedule needs (a few thousand; the largest seen, some tens of
+   * thousands): a core that multiplies its messages fails here instead of running for minutes.
+   */
+  static final long MAX_EVENTS = 1_000_000;
+
   /** The knobs of one schedule, drawn from its seed. */
   record Params(
       int n,
@@ -222,7 +228,8 @@ final class Simulation {
       if (!healed && now >= chaosEnd) heal();
       if (now > healDeadline)
         throw new SafetyViolation("liveness: no command committed on all peers " + (now - healedAt) / TICK + " ticks after healing");
-      eventCount++;
+      if (++eventCount > MAX_EVENTS)
+        throw new SafetyViolation("a message storm: " + eventCount + " events by tick " + now / TICK + " (" + messageCount + " messages)");
       switch (e.kind) {
         case TICK_EVENT -> onTick(e);
         case DELIVER -> onDeliver(e.envelope);
@@ -252,7 +259,7 @@ final class Simulation {
     s.start(params.n(), params.config(), factory, random.split());
     checkRestored(s);
     schedule(now + 1 + random.nextInt(tickPeriod[s.id]), TICK_EVENT, s.id, s.incarnation, null);
-    log("n%d starts at term %d (snapshot %d, log %d)", s.id, s.core.term(), s.core.snapshotIndex(), s.core.lastLogIndex());
+    if (trace != null) log("n%d starts at term %d (snapshot %d, log %d)", s.id, s.core.term(), s.core.snapshotIndex(), s.core.lastLogIndex());
   }
 
   private void onTick(Event e) {
@@ -265,7 +272,7 @@ final class Simulation {
   private void onDeliver(Envelope env) {
     SimCore s = nodes[env.to()];
     if (!s.up() || cut[env.from()][env.to()]) return;
-    log("deliver %s", env);
+    if (trace != null) log("deliver %s", env);
     input(s, () -> s.core.step(env.from(), env.message()));
   }
 
@@ -294,7 +301,7 @@ final class Simulation {
       if (target.up()) {
         readsAsked.put(ctx, new long[] {target.id, maxCommitted});
         input(target, () -> {
-          log("n%d asked for read %d (committed anywhere: %d)", target.id, ctx, maxCommitted);
+          if (trace != null) log("n%d asked for read %d (committed anywhere: %d)", target.id, ctx, maxCommitted);
           target.core.readIndex(ctx);
         });
       }
@@ -324,7 +331,7 @@ final class Simulation {
     crashes++;
     int downFor = 1 + random.nextInt(2 * params.config().electionTicksMax());
     schedule(now + (long) downFor * TICK, RESTART, s.id, 0, null);
-    log("n%d crashes, restarts in %d ticks", s.id, downFor);
+    if (trace != null) log("n%d crashes, restarts in %d ticks", s.id, downFor);
   }
 
   private void repartition() {
@@ -341,7 +348,7 @@ final class Simulation {
     } else if (shape == 3) { // links lost one way at random
       for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) cut[i][j] = i != j && random.nextDouble() < 0.3;
     }
-    log("network: %s", shape == 0 ? "whole" : Arrays.deepToString(cut));
+    if (trace != null) log("network: %s", shape == 0 ? "whole" : Arrays.deepToString(cut));
   }
 
   private void heal() {
@@ -367,7 +374,7 @@ final class Simulation {
     byte[] bytes = SimCore.command(command, random.nextInt(24));
     input(s, () -> {
       RaftCore.Proposal p = s.core.propose(bytes);
-      if (p.isLeader()) log("n%d accepts command %d at index %d term %d", s.id, command, p.index(), p.term());
+      if (p.isLeader() && trace != null) log("n%d accepts command %d at index %d term %d", s.id, command, p.index(), p.term());
     });
   }
 
@@ -437,7 +444,7 @@ final class Simulation {
     }
     double drop = healed ? 0 : params.drop();
     if (random.nextDouble() < drop) {
-      log("drop %s", e);
+      if (trace != null) log("drop %s", e);
       return;
     }
     int copies = !healed && random.nextDouble() < params.duplicate() ? 2 : 1;
@@ -479,7 +486,7 @@ final class Simulation {
       }
       if (params.snapshotEvery() > 0 && index % params.snapshotEvery() == 0) {
         s.core.snapshot(index, s.snapshotData());
-        log("n%d snapshots at %d", s.id, index);
+        if (trace != null) log("n%d snapshots at %d", s.id, index);
         processSnapshot(s, s.core.ready());
       }
     } else if (m instanceof ApplyMsg.ReadReady read) {
@@ -496,7 +503,7 @@ final class Simulation {
       s.applied = index;
       s.stateHash = hash;
       snapshotsInstalled++;
-      log("n%d installs snapshot %d", s.id, index);
+      if (trace != null) log("n%d installs snapshot %d", s.id, index);
     }
   }
 
@@ -508,7 +515,7 @@ final class Simulation {
       throw new SafetyViolation("n" + s.id + " answered read " + read.ctx() + " it was not asked (or twice)");
     if (!read.ok()) {
       readsFailed++;
-      log("n%d read %d failed (hint n%d)", s.id, read.ctx(), read.leader());
+      if (trace != null) log("n%d read %d failed (hint n%d)", s.id, read.ctx(), read.leader());
       return;
     }
     if (read.index() < asked[1])
@@ -516,22 +523,20 @@ final class Simulation {
     if (read.index() > maxCommitted)
       throw new SafetyViolation("linearizable read: n" + s.id + " gave read " + read.ctx() + " the uncommitted point " + read.index());
     readsServed++;
-    log("n%d read %d at %d", s.id, read.ctx(), read.index());
+    if (trace != null) log("n%d read %d at %d", s.id, read.ctx(), read.index());
   }
 
   private void checkPeer(SimCore s) {
     RaftCore c = s.core;
     if (c == null) return;
-    if (c.isLeader()) {
-      // Election safety: at most one leader per term
+    if (c.isLeader() && s.ledTerm != c.term()) {
+      // Election safety: at most one leader per term (checked as each peer starts leading one)
       Integer other = leaderOfTerm.putIfAbsent(c.term(), s.id);
       if (other != null && other != s.id)
         throw new SafetyViolation("election safety: term " + c.term() + " has leaders n" + other + " and n" + s.id);
-      if (s.ledTerm != c.term()) {
-        s.ledTerm = c.term();
-        log("n%d becomes leader at term %d", s.id, c.term());
-        checkLeaderCompleteness(s);
-      }
+      s.ledTerm = c.term();
+      if (trace != null) log("n%d becomes leader at term %d", s.id, c.term());
+      checkLeaderCompleteness(s);
     }
     if (s.applied != c.appliedIndex())
       throw new SafetyViolation("n" + s.id + "'s service applied " + s.applied + " but Raft handed over " + c.appliedIndex());
@@ -579,7 +584,7 @@ final class Simulation {
         throw new SafetyViolation("state machine safety: n" + s.id + " committed " + command + "@" + e.term() + " at " + i + ", elsewhere " + committedCommand[k] + "@" + committedTerm[k]);
       }
     }
-    if (commit > s.checkedCommit) log("n%d commit index %d", s.id, commit);
+    if (commit > s.checkedCommit && trace != null) log("n%d commit index %d", s.id, commit);
     s.checkedCommit = commit;
   }
 
@@ -638,6 +643,7 @@ final class Simulation {
     prefixKnown = Arrays.copyOf(prefixKnown, size);
   }
 
+  /** Adds a trace line. Hot callers check {@code trace != null} first: the arguments cost even unused. */
   private void log(String format, Object... args) {
     if (trace == null) return;
     trace.addLast(String.format("%6d.%02d ", now / TICK, now % TICK) + String.format(format, args));
