@@ -263,14 +263,14 @@ class Cs162KvraftTest {
    */
   static long putAtLeastOnce(KvLabCluster.Clerk ck, String key, String value, long ver) {
     while (true) {
-      KvClient.Err err = ck.put(key, value, ver);
-      if (err == KvClient.Err.OK) return ver + 1;
-      if (err == KvClient.Err.ErrMaybe) {
+      KvErr err = ck.put(key, value, ver);
+      if (err == KvErr.OK) return ver + 1;
+      if (err == KvErr.ErrMaybe) {
         KvClient.Result r = ck.get(key);
-        if (r.err() == KvClient.Err.OK && r.value().equals(value) && r.version() == ver + 1) return r.version();
-      } else if (err == KvClient.Err.ErrVersion || err == KvClient.Err.ErrNoKey) {
+        if (r.err() == KvErr.OK && r.value().equals(value) && r.version() == ver + 1) return r.version();
+      } else if (err == KvErr.ErrVersion || err == KvErr.ErrNoKey) {
         KvClient.Result r = ck.get(key);
-        if (r.err() == KvClient.Err.OK && r.value().equals(value)) return r.version();
+        if (r.err() == KvErr.OK && r.value().equals(value)) return r.version();
         ver = r.version();
       } else {
         fail("put(" + key + ", " + value + ", " + ver + ") unexpected: " + err);
@@ -386,11 +386,11 @@ class Cs162KvraftTest {
     KvClient.Result r = ck.get(key);
     long ver;
     String value;
-    if (r.err() == KvClient.Err.ErrNoKey) {
+    if (r.err() == KvErr.ErrNoKey) {
       value = "0";
       ver = putAtLeastOnce(ck, key, value, 0);
     } else {
-      if (r.err() != KvClient.Err.OK) fail("client " + cli + ": get(" + key + ") failed: " + r.err());
+      if (r.err() != KvErr.OK) fail("client " + cli + ": get(" + key + ") failed: " + r.err());
       // CS162 records "0" here, which a later iteration without a put would misreport
       value = r.value();
       ver = r.version();

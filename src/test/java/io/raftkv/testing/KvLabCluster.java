@@ -340,7 +340,7 @@ public final class KvLabCluster implements AutoCloseable {
    */
   public void checkPutConcurrent(Clerk ck, String key, List<ClntRes> results, int[] acc, boolean reliable) {
     KvClient.Result r = ck.get(key);
-    if (r.err() != KvClient.Err.OK) fail("CheckPutConcurrent: get(" + key + ") failed: " + r.err());
+    if (r.err() != KvErr.OK) fail("CheckPutConcurrent: get(" + key + ") failed: " + r.err());
     for (ClntRes c : results) {
       acc[0] += c.nok();
       acc[1] += c.nmaybe();
