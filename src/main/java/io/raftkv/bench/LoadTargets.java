@@ -66,7 +66,7 @@ public final class LoadTargets {
 
   /** One client's HTTP/1.1 connection, whichever client implements it. */
   private interface Http1 {
-    void send(String method, String path, String contentType, byte[] body, NioHttpClient.Judge judge, LoadTarget.Completion done);
+    void send(String method, String path, String contentType, byte[] body, Http1Connection.Judge judge, LoadTarget.Completion done);
 
     void close();
   }
@@ -114,7 +114,7 @@ public final class LoadTargets {
         String base = "http://" + e.getHost() + ":" + e.getPort();
         return new Http1() {
           @Override
-          public void send(String method, String path, String contentType, byte[] body, NioHttpClient.Judge judge, LoadTarget.Completion done) {
+          public void send(String method, String path, String contentType, byte[] body, Http1Connection.Judge judge, LoadTarget.Completion done) {
             HttpRequest r = HttpRequest.create(base + path).withMethod(HttpMethods.lookup(method).orElseThrow());
             if (body != null) r = r.withEntity(ContentTypes.parse(contentType), body);
             c.send(r, answer -> {
@@ -130,11 +130,11 @@ public final class LoadTargets {
           }
         };
       }
-      NioHttpClient.Connection c = nio().connection(e.getHost(), e.getPort());
+      Http1Connection c = nio().connection(e.getHost(), e.getPort());
       opened.add(c::close);
       return new Http1() {
         @Override
-        public void send(String method, String path, String contentType, byte[] body, NioHttpClient.Judge judge, LoadTarget.Completion done) {
+        public void send(String method, String path, String contentType, byte[] body, Http1Connection.Judge judge, LoadTarget.Completion done) {
           c.send(method, path, contentType, body, judge, done);
         }
 
