@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -16,29 +15,21 @@ import java.nio.charset.StandardCharsets;
  * <p>Threading: fields belong to the I/O thread; {@link #send} and {@link #close} may be called
  * from any thread.
  */
-final class Http1Connection implements NioHttpClient.Handler {
+final class Http1Connection extends NioConnection {
   /** Judges an answer: null for success, else what went wrong. Runs on the I/O thread. */
   @FunctionalInterface
   interface Judge {
     String verdict(int status, byte[] body);
   }
 
-  private final NioHttpClient loop;
-  private final InetSocketAddress address;
   private final String hostHeader;
-  private SocketChannel channel;
-  private SelectionKey key;
-  private boolean connected;
-  private long noConnectBefore;
-  private String lastFailure = "none";
   private ByteBuffer out;
   private Request current;
   private final Http1ResponseParser parser = new Http1ResponseParser();
   private final ByteBuffer in = ByteBuffer.allocate(64 * 1024);
 
   Http1Connection(NioHttpClient loop, InetSocketAddress address, String hostHeader) {
-    this.loop = loop;
-    this.address = address;
+    super(loop, address);
     this.hostHeader = hostHeader;
   }
 
@@ -84,39 +75,18 @@ final class Http1Connection implements NioHttpClient.Handler {
 
   /** Starts connecting; false (and a backoff) if that failed at once or a backoff runs. */
   private boolean open() {
-    if (System.nanoTime() - noConnectBefore < 0) return false;
-    try {
-      channel = NioHttpClient.openChannel(address);
-      connected = channel.isConnected();
-      key = loop.register(channel, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, this);
-      parser.reset();
-      return true;
-    } catch (IOException e) {
-      lastFailure = NioHttpClient.describe(e);
-      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
-      closeChannel();
-      return false;
-    }
+    if (!openChannel()) return false;
+    parser.reset();
+    return true;
   }
 
   @Override
-  public void ready(SelectionKey k) {
-    try {
-      if (k.isConnectable()) {
-        channel.finishConnect();
-        connected = true;
-        k.interestOps(SelectionKey.OP_READ);
-        if (out != null) flush();
-        return;
-      }
-      if (k.isWritable()) flush();
-      if (k.isReadable()) read();
-    } catch (IOException e) {
-      broken(NioHttpClient.describe(e), true);
-    }
+  void connectedNow() {
+    if (out != null) flush();
   }
 
-  private void flush() {
+  @Override
+  void flush() {
     try {
       channel.write(out);
       if (out.hasRemaining()) key.interestOps(SelectionKey.OP_READ | SelectionKey.OP_WRITE);
@@ -129,7 +99,8 @@ final class Http1Connection implements NioHttpClient.Handler {
     }
   }
 
-  private void read() throws IOException {
+  @Override
+  void read() throws IOException {
     while (true) {
       in.clear();
       int n = channel.read(in);
@@ -178,22 +149,18 @@ final class Http1Connection implements NioHttpClient.Handler {
   }
 
   /** The connection is unusable: the request outstanding fails, the channel closes. */
-  private void broken(String why, boolean connectFailure) {
-    if (connectFailure && !connected) {
-      lastFailure = why;
-      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
-    }
+  @Override
+  void broken(String why, boolean connectFailure) {
+    if (connectFailure && !connected) connectFailed(why);
     closeChannel();
     Request r = current;
     current = null;
     if (r != null) NioHttpClient.complete(r.done, why);
   }
 
-  private void closeChannel() {
-    NioHttpClient.closeQuietly(channel);
-    channel = null;
-    key = null;
-    connected = false;
+  @Override
+  void closeChannel() {
+    super.closeChannel();
     out = null;
     parser.reset();
   }

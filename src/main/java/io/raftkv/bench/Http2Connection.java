@@ -47,7 +47,7 @@ import java.util.Map;
  *
  * <p>Threading: all state belongs to the I/O thread; {@link #send} may be called from any thread.
  */
-final class Http2Connection implements NioHttpClient.Handler {
+final class Http2Connection extends NioConnection {
   /** Judges an answer: null for success, else what went wrong. Runs on the I/O thread. */
   @FunctionalInterface
   interface Judge {
@@ -63,16 +63,9 @@ final class Http2Connection implements NioHttpClient.Handler {
   /** The largest request body: it must fit the initial stream window (RFC 9113's default). */
   static final int MAX_BODY = 65535;
 
-  private final NioHttpClient loop;
-  private final InetSocketAddress address;
   private final String authority;
   private final Map<String, byte[]> headerBlocks = new HashMap<>(); // by path
 
-  private SocketChannel channel;
-  private SelectionKey key;
-  private boolean connected;
-  private long noConnectBefore;
-  private String lastFailure = "none";
   private ByteBuffer out = ByteBuffer.allocate(64 * 1024); // write mode
   private ByteBuffer in = ByteBuffer.allocate(64 * 1024); // write mode
   private Http2HeaderReader headerReader;
@@ -87,8 +80,7 @@ final class Http2Connection implements NioHttpClient.Handler {
   private boolean goingAway;
 
   Http2Connection(NioHttpClient loop, InetSocketAddress address, String authority) {
-    this.loop = loop;
-    this.address = address;
+    super(loop, address);
     this.authority = authority;
   }
 
@@ -129,17 +121,7 @@ final class Http2Connection implements NioHttpClient.Handler {
   }
 
   private boolean open() {
-    if (System.nanoTime() - noConnectBefore < 0) return false;
-    try {
-      channel = NioHttpClient.openChannel(address);
-      connected = channel.isConnected();
-      key = loop.register(channel, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, this);
-    } catch (IOException e) {
-      lastFailure = NioHttpClient.describe(e);
-      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
-      closeChannel();
-      return false;
-    }
+    if (!openChannel()) return false;
     headerReader = new Http2HeaderReader();
     nextStreamId = 1;
     peerMaxStreams = 100; // until the peer's SETTINGS say otherwise (RFC 9113 recommends >= 100)
@@ -159,20 +141,8 @@ final class Http2Connection implements NioHttpClient.Handler {
   }
 
   @Override
-  public void ready(SelectionKey k) {
-    try {
-      if (k.isConnectable()) {
-        channel.finishConnect();
-        connected = true;
-        k.interestOps(SelectionKey.OP_READ);
-        drain();
-        return;
-      }
-      if (k.isWritable()) flush();
-      if (k.isReadable()) read();
-    } catch (IOException e) {
-      broken(NioHttpClient.describe(e), !connected);
-    }
+  void connectedNow() {
+    drain();
   }
 
   /** Starts the waiting requests that fit the peer's stream limit and windows. */
@@ -231,7 +201,8 @@ final class Http2Connection implements NioHttpClient.Handler {
     return out;
   }
 
-  private void flush() {
+  @Override
+  void flush() {
     if (channel == null || !connected) return;
     try {
       out.flip();
@@ -243,7 +214,8 @@ final class Http2Connection implements NioHttpClient.Handler {
     }
   }
 
-  private void read() throws IOException {
+  @Override
+  void read() throws IOException {
     while (channel != null) {
       if (!in.hasRemaining()) {
         broken("a frame larger than " + in.capacity() + " bytes", false);
@@ -398,11 +370,9 @@ final class Http2Connection implements NioHttpClient.Handler {
     drain();
   }
 
-  private void broken(String why, boolean connectFailure) {
-    if (connectFailure) {
-      lastFailure = why;
-      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
-    }
+  @Override
+  void broken(String why, boolean connectFailure) {
+    if (connectFailure) connectFailed(why);
     closeChannel();
     Stream[] failed = streams.values().toArray(new Stream[0]);
     Stream[] queued = waiting.toArray(new Stream[0]);
@@ -411,13 +381,6 @@ final class Http2Connection implements NioHttpClient.Handler {
     String error = connectFailure ? "no connection (" + why + ")" : "connection lost: " + why;
     for (Stream s : failed) complete(s, error);
     for (Stream s : queued) complete(s, error);
-  }
-
-  private void closeChannel() {
-    NioHttpClient.closeQuietly(channel);
-    channel = null;
-    key = null;
-    connected = false;
   }
 
   private void complete(Stream s, String error) {
