@@ -100,14 +100,7 @@ final class Http2Connection extends NioConnection {
 
   private void start(Stream s) {
     if (loop.closing()) return;
-    if (channel == null && !open()) {
-      loop.later(loop.backoff().toNanos(), () -> complete(s, "no connection (" + lastFailure + ")"));
-      return;
-    }
-    s.connection = channel;
-    loop.later(loop.timeout().toNanos(), () -> timedOut(s));
-    waiting.add(s);
-    if (connected) drain();
+    if (enqueue(s)) loop.later(loop.timeout().toNanos(), () -> timedOut(s));
   }
 
   private void timedOut(Stream s) {
@@ -178,21 +171,26 @@ final class Http2Connection extends NioConnection {
       closeChannel();
       ArrayDeque<Stream> again = new ArrayDeque<>(waiting);
       waiting.clear();
-      for (Stream s : again) restart(s);
+      for (Stream s : again) enqueue(s);
       return;
     }
     flush();
   }
 
-  private void restart(Stream s) {
+  /**
+   * Queues {@code s} (new, or again after its connection went away) on the open connection or a
+   * new one; false if there is none, and {@code s} fails after the backoff.
+   */
+  private boolean enqueue(Stream s) {
     if (channel == null && !open()) {
       loop.later(loop.backoff().toNanos(), () -> complete(s, "no connection (" + lastFailure + ")"));
-      return;
+      return false;
     }
     s.connection = channel;
     s.id = 0;
     waiting.add(s);
     if (connected) drain();
+    return true;
   }
 
   /** Appends a frame header and makes room for {@code length} payload bytes; returns the buffer to put them in. */
@@ -318,7 +316,7 @@ final class Http2Connection extends NioConnection {
         for (Stream s : streams.values().toArray(new Stream[0])) {
           if (s.id > last) {
             streams.remove(s.id);
-            restart(s);
+            enqueue(s);
           }
         }
         drain();
