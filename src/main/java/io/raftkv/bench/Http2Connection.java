@@ -338,7 +338,7 @@ final class Http2Connection extends NioConnection {
     return null;
   }
 
-  /** A whole header block of {@code stream}: decoded in order (HPACK's table is the connection's), whoever it was for. */
+  /** A decoded header block of {@code stream}: status and headers (or trailers) for the request, if it still waits. */
   private String headersDone(int stream, Map<String, String> fields, boolean endStream) {
     Stream s = streams.get(stream);
     if (s == null) return null; // timed out and reset: nobody waits
