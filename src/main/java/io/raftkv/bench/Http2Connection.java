@@ -1,18 +1,30 @@
 package io.raftkv.bench;
 
-import java.io.ByteArrayInputStream;
+import static io.raftkv.bench.Http2Frames.ACK;
+import static io.raftkv.bench.Http2Frames.CONTINUATION;
+import static io.raftkv.bench.Http2Frames.CANCEL;
+import static io.raftkv.bench.Http2Frames.DATA;
+import static io.raftkv.bench.Http2Frames.END_HEADERS;
+import static io.raftkv.bench.Http2Frames.END_STREAM;
+import static io.raftkv.bench.Http2Frames.GOAWAY;
+import static io.raftkv.bench.Http2Frames.HEADERS;
+import static io.raftkv.bench.Http2Frames.PADDED;
+import static io.raftkv.bench.Http2Frames.PING;
+import static io.raftkv.bench.Http2Frames.PREFACE;
+import static io.raftkv.bench.Http2Frames.PUSH_PROMISE;
+import static io.raftkv.bench.Http2Frames.RST_STREAM;
+import static io.raftkv.bench.Http2Frames.SETTINGS;
+import static io.raftkv.bench.Http2Frames.WINDOW_UPDATE;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
-import org.apache.pekko.http.shaded.com.twitter.hpack.Decoder;
 
 /**
  * A lean HTTP/2 client connection (plaintext, prior knowledge; RFC 9113) for unary gRPC calls,
@@ -21,9 +33,10 @@ import org.apache.pekko.http.shaded.com.twitter.hpack.Decoder;
  *
  * <p>Why not pekko-http's HTTP/2 client: on two cores it spent 0.6-1 ms of CPU per request (and
  * kept C2 compiling for 10-15 s), so etcd-grpc figures measured the client. This one writes its
- * request headers itself (HPACK literals without indexing, nothing to remember) and reads answers
- * with the HPACK decoder that pekko-http-core carries (a copy of Twitter's), since the server's
- * headers use Huffman coding and the dynamic table.
+ * request headers itself (HPACK literals without indexing, nothing to remember; {@link
+ * Http2Frames}) and reads answers with the HPACK decoder that pekko-http-core carries (a copy of
+ * Twitter's; {@link Http2HeaderReader}), since the server's headers use Huffman coding and the
+ * dynamic table.
  *
  * <p>Flow control: the connection's and every stream's receive window start at 2^30 and the
  * connection's is topped up as data arrives; sends respect the peer's connection window, initial
@@ -34,7 +47,7 @@ import org.apache.pekko.http.shaded.com.twitter.hpack.Decoder;
  *
  * <p>Threading: all state belongs to the I/O thread; {@link #send} may be called from any thread.
  */
-final class Http2Connection implements NioHttpClient.Handler {
+final class Http2Connection extends NioConnection {
   /** Judges an answer: null for success, else what went wrong. Runs on the I/O thread. */
   @FunctionalInterface
   interface Judge {
@@ -45,28 +58,17 @@ final class Http2Connection implements NioHttpClient.Handler {
     String verdict(int status, Map<String, String> headers, byte[] body);
   }
 
-  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
-  private static final int DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PUSH_PROMISE = 5, PING = 6, GOAWAY = 7, WINDOW_UPDATE = 8, CONTINUATION = 9;
-  private static final int END_STREAM = 0x1, ACK = 0x1, END_HEADERS = 0x4, PADDED = 0x8, PRIORITY = 0x20;
   private static final int OUR_WINDOW = 1 << 30;
   private static final int MAX_FRAME = 16384; // SETTINGS_MAX_FRAME_SIZE: we keep the default
-  private static final int CANCEL = 0x8;
   /** The largest request body: it must fit the initial stream window (RFC 9113's default). */
   static final int MAX_BODY = 65535;
 
-  private final NioHttpClient loop;
-  private final InetSocketAddress address;
   private final String authority;
   private final Map<String, byte[]> headerBlocks = new HashMap<>(); // by path
 
-  private SocketChannel channel;
-  private SelectionKey key;
-  private boolean connected;
-  private long noConnectBefore;
-  private String lastFailure = "none";
   private ByteBuffer out = ByteBuffer.allocate(64 * 1024); // write mode
   private ByteBuffer in = ByteBuffer.allocate(64 * 1024); // write mode
-  private Decoder decoder;
+  private Http2HeaderReader headerReader;
   private final Map<Integer, Stream> streams = new HashMap<>();
   private final ArrayDeque<Stream> waiting = new ArrayDeque<>();
   private int nextStreamId;
@@ -76,13 +78,9 @@ final class Http2Connection implements NioHttpClient.Handler {
   private long sendWindow; // the connection's, from the peer
   private long receivedSinceUpdate;
   private boolean goingAway;
-  private int continuationStream; // a header block in progress on this stream, or 0
-  private ByteArrayOutputStream headerBlock;
-  private int headerBlockFlags;
 
   Http2Connection(NioHttpClient loop, InetSocketAddress address, String authority) {
-    this.loop = loop;
-    this.address = address;
+    super(loop, address);
     this.authority = authority;
   }
 
@@ -102,14 +100,7 @@ final class Http2Connection implements NioHttpClient.Handler {
 
   private void start(Stream s) {
     if (loop.closing()) return;
-    if (channel == null && !open()) {
-      loop.later(loop.backoff().toNanos(), () -> complete(s, "no connection (" + lastFailure + ")"));
-      return;
-    }
-    s.connection = channel;
-    loop.later(loop.timeout().toNanos(), () -> timedOut(s));
-    waiting.add(s);
-    if (connected) drain();
+    if (enqueue(s)) loop.later(loop.timeout().toNanos(), () -> timedOut(s));
   }
 
   private void timedOut(Stream s) {
@@ -123,20 +114,8 @@ final class Http2Connection implements NioHttpClient.Handler {
   }
 
   private boolean open() {
-    if (System.nanoTime() - noConnectBefore < 0) return false;
-    try {
-      channel = SocketChannel.open();
-      channel.configureBlocking(false);
-      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      connected = channel.connect(address);
-      key = loop.register(channel, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, this);
-    } catch (IOException e) {
-      lastFailure = NioHttpClient.describe(e);
-      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
-      closeChannel();
-      return false;
-    }
-    decoder = new Decoder(64 * 1024, 4096);
+    if (!openChannel()) return false;
+    headerReader = new Http2HeaderReader();
     nextStreamId = 1;
     peerMaxStreams = 100; // until the peer's SETTINGS say otherwise (RFC 9113 recommends >= 100)
     peerInitialWindow = 65535;
@@ -144,7 +123,6 @@ final class Http2Connection implements NioHttpClient.Handler {
     sendWindow = 65535;
     receivedSinceUpdate = 0;
     goingAway = false;
-    continuationStream = 0;
     out.clear();
     in.clear();
     // preface, SETTINGS (no push; stream windows of 2^30), the connection window raised to 2^30
@@ -156,20 +134,8 @@ final class Http2Connection implements NioHttpClient.Handler {
   }
 
   @Override
-  public void ready(SelectionKey k) {
-    try {
-      if (k.isConnectable()) {
-        channel.finishConnect();
-        connected = true;
-        k.interestOps(SelectionKey.OP_READ);
-        drain();
-        return;
-      }
-      if (k.isWritable()) flush();
-      if (k.isReadable()) read();
-    } catch (IOException e) {
-      broken(NioHttpClient.describe(e), !connected);
-    }
+  void connectedNow() {
+    drain();
   }
 
   /** Starts the waiting requests that fit the peer's stream limit and windows. */
@@ -190,7 +156,7 @@ final class Http2Connection implements NioHttpClient.Handler {
       s.id = nextStreamId;
       nextStreamId += 2;
       streams.put(s.id, s);
-      byte[] block = headerBlocks.computeIfAbsent(s.path, this::headerBlock);
+      byte[] block = headerBlocks.computeIfAbsent(s.path, p -> Http2Frames.requestHeaders(p, authority));
       frame(HEADERS, END_HEADERS, s.id, block.length).put(block);
       for (int at = 0; ; at += peerMaxFrame) { // DATA frames no larger than the peer allows
         int n = (int) Math.min(peerMaxFrame, s.body.length - at);
@@ -205,82 +171,36 @@ final class Http2Connection implements NioHttpClient.Handler {
       closeChannel();
       ArrayDeque<Stream> again = new ArrayDeque<>(waiting);
       waiting.clear();
-      for (Stream s : again) restart(s);
+      for (Stream s : again) enqueue(s);
       return;
     }
     flush();
   }
 
-  private void restart(Stream s) {
+  /**
+   * Queues {@code s} (new, or again after its connection went away) on the open connection or a
+   * new one; false if there is none, and {@code s} fails after the backoff.
+   */
+  private boolean enqueue(Stream s) {
     if (channel == null && !open()) {
       loop.later(loop.backoff().toNanos(), () -> complete(s, "no connection (" + lastFailure + ")"));
-      return;
+      return false;
     }
     s.connection = channel;
     s.id = 0;
     waiting.add(s);
     if (connected) drain();
-  }
-
-  /**
-   * The request's header block: :method POST, :scheme http (static-table entries 3 and 6),
-   * :path, :authority, content-type (static names 4, 1, 31) and te, as literals without
-   * indexing and without Huffman coding.
-   */
-  private byte[] headerBlock(String path) {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    b.write(0x83);
-    b.write(0x86);
-    literal(b, 4, path);
-    literal(b, 1, authority);
-    literal(b, 31, "application/grpc");
-    b.write(0x00);
-    string(b, "te");
-    string(b, "trailers");
-    return b.toByteArray();
-  }
-
-  static void literal(ByteArrayOutputStream b, int nameIndex, String value) {
-    integer(b, 0x00, 4, nameIndex);
-    string(b, value);
-  }
-
-  static void string(ByteArrayOutputStream b, String s) {
-    byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
-    integer(b, 0x00, 7, bytes.length); // H = 0: no Huffman
-    b.writeBytes(bytes);
-  }
-
-  /** HPACK's integer with an {@code n}-bit prefix after the bits of {@code first}. */
-  static void integer(ByteArrayOutputStream b, int first, int n, int v) {
-    int max = (1 << n) - 1;
-    if (v < max) {
-      b.write(first | v);
-      return;
-    }
-    b.write(first | max);
-    v -= max;
-    while (v >= 128) {
-      b.write((v & 0x7f) | 0x80);
-      v >>>= 7;
-    }
-    b.write(v);
+    return true;
   }
 
   /** Appends a frame header and makes room for {@code length} payload bytes; returns the buffer to put them in. */
   private ByteBuffer frame(int type, int flags, int stream, int length) {
-    if (out.remaining() < 9 + length) {
-      ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + 9 + length));
-      out.flip();
-      bigger.put(out);
-      out = bigger;
-    }
-    out.put((byte) (length >>> 16)).put((byte) (length >>> 8)).put((byte) length);
-    out.put((byte) type).put((byte) flags).putInt(stream & 0x7fffffff);
+    out = Http2Frames.frame(out, type, flags, stream, length);
     return out;
   }
 
-  private void flush() {
+  @Override
+  void flush() {
     if (channel == null || !connected) return;
     try {
       out.flip();
@@ -292,7 +212,8 @@ final class Http2Connection implements NioHttpClient.Handler {
     }
   }
 
-  private void read() throws IOException {
+  @Override
+  void read() throws IOException {
     while (channel != null) {
       if (!in.hasRemaining()) {
         broken("a frame larger than " + in.capacity() + " bytes", false);
@@ -305,13 +226,13 @@ final class Http2Connection implements NioHttpClient.Handler {
       }
       if (n == 0) break;
       in.flip();
-      while (channel != null && in.remaining() >= 9) {
-        int length = ((in.get(in.position()) & 0xff) << 16) | ((in.get(in.position() + 1) & 0xff) << 8) | (in.get(in.position() + 2) & 0xff);
+      while (channel != null && in.remaining() >= Http2Frames.HEADER_BYTES) {
+        int length = Http2Frames.length(in);
         if (length > MAX_FRAME) {
           broken("a frame of " + length + " bytes, above our SETTINGS_MAX_FRAME_SIZE", false);
           return;
         }
-        if (in.remaining() < 9 + length) break;
+        if (in.remaining() < Http2Frames.HEADER_BYTES + length) break;
         in.get(); // length, read above
         in.get();
         in.get();
@@ -334,7 +255,8 @@ final class Http2Connection implements NioHttpClient.Handler {
 
   /** Handles one frame; null, or a connection error. */
   private String onFrame(int type, int flags, int stream, byte[] p) {
-    if (continuationStream != 0 && (type != CONTINUATION || stream != continuationStream)) return "a header block interrupted by frame type " + type;
+    String interrupted = headerReader.interrupted(type, stream);
+    if (interrupted != null) return interrupted;
     switch (type) {
       case DATA -> {
         receivedSinceUpdate += p.length;
@@ -356,28 +278,10 @@ final class Http2Connection implements NioHttpClient.Handler {
         }
       }
       case HEADERS -> {
-        int start = 0;
-        int end = p.length;
-        if ((flags & PADDED) != 0) {
-          if (p.length < 1) return "bad HEADERS padding";
-          start = 1;
-          end = p.length - (p[0] & 0xff);
-        }
-        if ((flags & PRIORITY) != 0) start += 5;
-        if (start > end) return "bad HEADERS frame";
-        headerBlock = new ByteArrayOutputStream();
-        headerBlock.write(p, start, end - start);
-        headerBlockFlags = flags;
-        if ((flags & END_HEADERS) != 0) return headersDone(stream);
-        continuationStream = stream;
+        return headerReader.headers(flags, stream, p, this::headersDone);
       }
       case CONTINUATION -> {
-        if (continuationStream == 0) return "CONTINUATION without HEADERS";
-        headerBlock.write(p, 0, p.length);
-        if ((flags & END_HEADERS) != 0) {
-          continuationStream = 0;
-          return headersDone(stream);
-        }
+        return headerReader.continuation(flags, stream, p, this::headersDone);
       }
       case RST_STREAM -> {
         Stream s = streams.remove(stream);
@@ -412,7 +316,7 @@ final class Http2Connection implements NioHttpClient.Handler {
         for (Stream s : streams.values().toArray(new Stream[0])) {
           if (s.id > last) {
             streams.remove(s.id);
-            restart(s);
+            enqueue(s);
           }
         }
         drain();
@@ -434,19 +338,8 @@ final class Http2Connection implements NioHttpClient.Handler {
     return null;
   }
 
-  /** A whole header block of {@code stream}: decoded in order (HPACK's table is the connection's), whoever it was for. */
-  private String headersDone(int stream) {
-    Map<String, String> fields = new HashMap<>();
-    try {
-      decoder.decode(new ByteArrayInputStream(headerBlock.toByteArray()), (name, value, parsed, sensitive) -> {
-        fields.put(name, value);
-        return value;
-      });
-      if (decoder.endHeaderBlock()) return "response headers too large";
-    } catch (IOException e) {
-      return "HPACK: " + e.getMessage();
-    }
-    headerBlock = null;
+  /** A decoded header block of {@code stream}: status and headers (or trailers) for the request, if it still waits. */
+  private String headersDone(int stream, Map<String, String> fields, boolean endStream) {
     Stream s = streams.get(stream);
     if (s == null) return null; // timed out and reset: nobody waits
     if (s.status < 0) {
@@ -458,7 +351,7 @@ final class Http2Connection implements NioHttpClient.Handler {
       }
     }
     s.headers.putAll(fields);
-    if ((headerBlockFlags & END_STREAM) != 0) ended(s);
+    if (endStream) ended(s);
     return null;
   }
 
@@ -475,42 +368,23 @@ final class Http2Connection implements NioHttpClient.Handler {
     drain();
   }
 
-  private void broken(String why, boolean connectFailure) {
-    if (connectFailure) {
-      lastFailure = why;
-      noConnectBefore = System.nanoTime() + loop.backoff().toNanos();
-    }
+  @Override
+  void broken(String why, boolean connectFailure) {
+    if (connectFailure) connectFailed(why);
     closeChannel();
     Stream[] failed = streams.values().toArray(new Stream[0]);
     Stream[] queued = waiting.toArray(new Stream[0]);
     streams.clear();
     waiting.clear();
-    for (Stream s : failed) complete(s, connectFailure ? "no connection (" + why + ")" : "connection lost: " + why);
-    for (Stream s : queued) complete(s, connectFailure ? "no connection (" + why + ")" : "connection lost: " + why);
-  }
-
-  private void closeChannel() {
-    if (channel != null) {
-      try {
-        channel.close();
-      } catch (IOException e) {
-        // closing anyway
-      }
-    }
-    channel = null;
-    key = null;
-    connected = false;
+    String error = connectFailure ? "no connection (" + why + ")" : "connection lost: " + why;
+    for (Stream s : failed) complete(s, error);
+    for (Stream s : queued) complete(s, error);
   }
 
   private void complete(Stream s, String error) {
     if (s.done) return;
     s.done = true;
-    try {
-      s.completion.completed(error);
-    } catch (RuntimeException e) {
-      System.err.println("load benchmark: a request's completion failed: " + e);
-      e.printStackTrace();
-    }
+    NioHttpClient.complete(s.completion, error);
   }
 
   /** One request and its answer so far. */

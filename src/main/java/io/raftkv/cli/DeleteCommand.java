@@ -1,8 +1,7 @@
 package io.raftkv.cli;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(
@@ -15,13 +14,12 @@ final class DeleteCommand extends ClientCommand {
   @Parameters(index = "0", paramLabel = "KEY")
   String key;
 
-  @Option(names = "--version", paramLabel = "N", description = "The version the key must have.")
-  Long version;
+  @Mixin VersionOption expected;
 
   @Override
   public Integer call() {
     String path = keyPath(key);
-    if (version != null && version < 0) throw new ParameterException(spec.commandLine(), "--version must not be negative");
+    Long version = expected.get();
     String query = "?client=" + newClientId() + "&seq=1" + (version != null ? "&version=" + version : "");
     return finish(endpoints.client().send("DELETE", path + query, null, true));
   }

@@ -2,8 +2,7 @@ package io.raftkv.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(
@@ -19,13 +18,12 @@ final class PutCommand extends ClientCommand {
   @Parameters(index = "1", paramLabel = "VALUE")
   String value;
 
-  @Option(names = "--version", paramLabel = "N", description = "The version the key must have.")
-  Long version;
+  @Mixin VersionOption expected;
 
   @Override
   public Integer call() {
     String path = keyPath(key);
-    if (version != null && version < 0) throw new ParameterException(spec.commandLine(), "--version must not be negative");
+    Long version = expected.get();
     ObjectNode body = JSON.createObjectNode().put("value", value);
     if (version != null) body.put("version", version);
     body.put("client", newClientId()).put("seq", 1);
