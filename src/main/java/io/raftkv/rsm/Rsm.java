@@ -4,6 +4,7 @@ import io.raftkv.codec.ByteReader;
 import io.raftkv.codec.ByteWriter;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.PeerTransport;
+import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Snapshot;
@@ -124,8 +125,18 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     }
   }
 
-  /** Answers with the Raft peer this RSM drives (tests and the transport use it). */
+  /** Answers with the Raft peer this RSM drives (tests use it to reach Raft). */
   public record GetRaft(ActorRef<ActorRef<RaftPeer.Command>> replyTo) implements Command {}
+
+  /** This RSM's Raft peer, told once to whoever asked at creation to hear of it. */
+  public record RaftStarted(ActorRef<RaftPeer.Command> raft) {}
+
+  /**
+   * Hands {@code command} to this RSM's Raft peer, for the few callers that talk to Raft itself
+   * (status, leadership transfer) but reach the replica only through its owner. The peer exists from
+   * the RSM's start, so nothing needs to wait for it.
+   */
+  public record ToRaft(RaftPeer.Command command) implements Command {}
 
   /** Stops Raft (and with it this RSM); waiting asks complete with {@link Result.Stopped}. */
   public enum Kill implements Command {
@@ -219,7 +230,28 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       int maxRaftState,
       ReplicatedService service,
       Admission admission) {
-    return Behaviors.setup(ctx -> new Rsm(ctx, settings, storage, transport, maxRaftState, service, admission));
+    return create(settings, storage, transport, maxRaftState, service, admission, null);
+  }
+
+  /**
+   * As above; {@code raftStarted} (may be null) is told the Raft peer's ref once, as the RSM spawns
+   * it ({@link RaftStarted}): the owner that must wire the peer to something of its own (a node's transport inbox) learns
+   * it by construction, with no ask.
+   */
+  public static Behavior<Command> create(
+      RaftPeer.Settings settings,
+      RaftStorage storage,
+      PeerTransport transport,
+      int maxRaftState,
+      ReplicatedService service,
+      Admission admission,
+      ActorRef<RaftStarted> raftStarted) {
+    return Behaviors.setup(
+        ctx -> {
+          Rsm rsm = new Rsm(ctx, settings, storage, transport, maxRaftState, service, admission);
+          if (raftStarted != null) raftStarted.tell(new RaftStarted(rsm.raft));
+          return rsm;
+        });
   }
 
   private final RaftStorage storage;
@@ -263,7 +295,9 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     this.admission = admission;
     this.maxRaftState = maxRaftState;
     this.sm = sm;
-    Snapshot snap = storage.load().snapshot();
+    // The one read of the storage at start: the peer starts from the same state.
+    PersistentState loaded = storage.load();
+    Snapshot snap = loaded.snapshot();
     if (!snap.isEmpty()) {
       sm.restore(snap.data());
       lastApplied = snap.index();
@@ -272,7 +306,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     ActorRef<ApplyMsg> applyTo = ctx.messageAdapter(ApplyMsg.class, Applied::new);
     this.startAdapter = ctx.messageAdapter(RaftPeer.StartResult.class, Started::new);
     this.snapshotTakenAdapter = ctx.messageAdapter(RaftPeer.State.class, SnapshotTaken::new);
-    this.raft = ctx.spawn(RaftPeer.create(settings, storage, transport, applyTo), "raft");
+    this.raft = ctx.spawn(RaftPeer.create(settings, storage, loaded, transport, applyTo), "raft");
     ctx.watch(raft);
   }
 
@@ -290,6 +324,10 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
         })
         .onMessage(Applied.class, this::onApplied)
         .onMessage(GetRaft.class, this::onGetRaft)
+        .onMessage(ToRaft.class, t -> {
+          raft.tell(t.command());
+          return this;
+        })
         .onMessage(Kill.class, this::onKill)
         .onSignal(Terminated.class, t -> onRaftStopped())
         .build();
