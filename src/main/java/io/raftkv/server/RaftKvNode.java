@@ -7,6 +7,7 @@ import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.transport.ClusterTransport;
+import io.raftkv.transport.PeerPacket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -188,14 +189,17 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
                   + " run with -Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
               java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
     }
-    ClusterTransport transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
+    ClusterTransport transport;
     if (s.nodePaths().isEmpty()) {
+      transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
       ctx.spawn(transport.directory(s.group()), "peers");
     } else {
       ActorRefResolver resolver = ActorRefResolver.get(ctx.getSystem());
+      List<ActorRef<PeerPacket>> inboxes = new ArrayList<>();
       for (int i = 0; i < s.n(); i++) {
-        if (i != s.id()) transport.useFixedRoute(i, resolver.resolveActorRef(ClusterTransport.inboxPath(s.nodePaths().get(i))));
+        inboxes.add(i == s.id() ? null : resolver.resolveActorRef(ClusterTransport.inboxPath(s.nodePaths().get(i))));
       }
+      transport = ClusterTransport.fixed(s.id(), inboxes, ClusterTransport.DEFAULT_CHUNK_SIZE);
     }
     // The server spawns the RSM, which spawns the Raft peer and tells us its ref once: the inbox
     // needs it. Status and transfers go down through the server instead, so nothing waits for it.
