@@ -106,9 +106,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   }
 
   /**
-   * As above; {@code raftStarted} (may be null) is told the replica's Raft peer once it is spawned
-   * (see {@link Rsm#create(RaftPeer.Settings, RaftStorage, PeerTransport, int, io.raftkv.rsm.ReplicatedService,
-   * Rsm.Admission, ActorRef)}).
+   * As above; {@code raftStarted} (may be null) is told the replica's Raft peer once the RSM has
+   * spawned it ({@link Rsm.RaftStarted}).
    */
   public static Behavior<Command> create(
       Settings settings, RaftStorage storage, PeerTransport transport, ActorRef<Rsm.RaftStarted> raftStarted) {
