@@ -72,6 +72,9 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   /** Answers with the RSM of this replica (tests use it to reach Raft). */
   public record GetRsm(ActorRef<ActorRef<Rsm.Command>> replyTo) implements Command {}
 
+  /** Hands {@code command} to this replica's Raft peer (through the RSM that owns it). */
+  public record ToRaft(RaftPeer.Command command) implements Command {}
+
   /** Stops this replica: Raft first, then everything else. */
   public enum Kill implements Command {
     INSTANCE
@@ -99,7 +102,16 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   }
 
   public static Behavior<Command> create(Settings settings, RaftStorage storage, PeerTransport transport) {
-    return Behaviors.setup(ctx -> new KvServer(ctx, settings, storage, transport));
+    return create(settings, storage, transport, null);
+  }
+
+  /**
+   * As above; {@code raftStarted} (may be null) is told the replica's Raft peer once the RSM has
+   * spawned it ({@link Rsm.RaftStarted}).
+   */
+  public static Behavior<Command> create(
+      Settings settings, RaftStorage storage, PeerTransport transport, ActorRef<Rsm.RaftStarted> raftStarted) {
+    return Behaviors.setup(ctx -> new KvServer(ctx, settings, storage, transport, raftStarted));
   }
 
   private final Settings settings;
@@ -108,7 +120,12 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   /** Snapshots being gathered, by index (the RSM asks for one at a time). */
   private final Map<Long, Gathering> gathering = new HashMap<>();
 
-  private KvServer(ActorContext<Command> ctx, Settings settings, RaftStorage storage, PeerTransport transport) {
+  private KvServer(
+      ActorContext<Command> ctx,
+      Settings settings,
+      RaftStorage storage,
+      PeerTransport transport,
+      ActorRef<Rsm.RaftStarted> raftStarted) {
     super(ctx);
     this.settings = settings;
     for (int i = 0; i < settings.shards(); i++) {
@@ -122,7 +139,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
                 transport,
                 settings.maxRaftState(),
                 new ShardedKvService(shards, ctx.getSelf(), ctx.messageAdapter(KvShard.Part.class, PartReady::new)),
-                settings.admission()),
+                settings.admission(),
+                raftStarted),
             "rsm");
     ctx.watch(rsm);
   }
@@ -136,6 +154,10 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
         .onMessage(PartReady.class, this::onPartReady)
         .onMessage(GetRsm.class, g -> {
           g.replyTo().tell(rsm);
+          return this;
+        })
+        .onMessage(ToRaft.class, t -> {
+          rsm.tell(new Rsm.ToRaft(t.command()));
           return this;
         })
         .onMessage(Kill.class, k -> {

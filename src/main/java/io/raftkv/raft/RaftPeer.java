@@ -142,8 +142,23 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
    */
   private record Effects(long seq, List<Envelope> messages, List<ApplyMsg> applies) {}
 
+  /** A peer that loads its state from {@code storage} itself (a peer started on its own). */
   public static Behavior<Command> create(
       Settings settings, RaftStorage storage, PeerTransport transport, ActorRef<ApplyMsg> applyTo) {
+    return Behaviors.setup(ctx -> create(settings, storage, storage.load(), transport, applyTo));
+  }
+
+  /**
+   * A peer starting from {@code loaded}, what {@code storage} held at start: the owner that has
+   * loaded the storage already (the RSM reads the snapshot from it) hands it down, so the storage
+   * is read once per start.
+   */
+  public static Behavior<Command> create(
+      Settings settings,
+      RaftStorage storage,
+      PersistentState loaded,
+      PeerTransport transport,
+      ActorRef<ApplyMsg> applyTo) {
     return Behaviors.setup(
         ctx ->
             Behaviors.withTimers(
@@ -151,7 +166,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
                   // fixed rate: with a fixed delay each tick also waits for the previous one's
                   // processing and scheduling slack, which stretched 10 ms ticks to ~17 ms
                   timers.startTimerAtFixedRate(Tick.INSTANCE, settings.tick());
-                  return new RaftPeer(ctx, settings, storage, transport, applyTo);
+                  return new RaftPeer(ctx, settings, storage, loaded, transport, applyTo);
                 }));
   }
 
@@ -178,6 +193,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       ActorContext<Command> ctx,
       Settings settings,
       RaftStorage storage,
+      PersistentState loaded,
       PeerTransport transport,
       ActorRef<ApplyMsg> applyTo) {
     super(ctx);
@@ -189,7 +205,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     this.applyTo = applyTo;
     this.core =
         new RaftCore(
-            settings.id(), settings.n(), settings.config(), new SplittableRandom(settings.seed()), storage.load());
+            settings.id(), settings.n(), settings.config(), new SplittableRandom(settings.seed()), loaded);
     this.lastRole = core.role();
     this.lastTerm = core.term();
     this.applied = core.appliedIndex();

@@ -45,8 +45,9 @@ import java.util.concurrent.CompletionStage;
  */
 public interface RaftStorage {
   /**
-   * What was persisted so far; {@link PersistentState#EMPTY} for a new peer. Called once when the
-   * peer starts, and by the RSM to read the stored snapshot; reflects every call that returned or
+   * What was persisted so far; {@link PersistentState#EMPTY} for a new peer. Called once when a
+   * replica starts (by the RSM, which restores the stored snapshot and hands the state to its peer,
+   * or by a peer started on its own); reflects every call that returned or
    * whose stage completed.
    */
   PersistentState load();

@@ -5,6 +5,8 @@ import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import io.raftkv.rsm.Rsm;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,7 +14,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.pekko.actor.ActorPaths;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -41,20 +42,36 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 public final class ClusterServerCall implements ServerCall {
   private final ActorSystem<?> system;
   private final Duration timeout;
-  private final AtomicReferenceArray<ActorRef<KvGateway.Forward>> gateways;
-  private String[] localPaths; // fixed gateways in this system, by node id; else null
+  private final int n;
+  /**
+   * The gateways, by node id (null: not known yet): an immutable snapshot, replaced whole. The one
+   * publication point between threads: written only at construction ({@link #fixed}) or by the
+   * {@link #directory} actor ({@link #create}), read by {@link #call} on the caller's thread for
+   * every try. A lock-free read is the point: a try tells the gateway directly, with no hop
+   * through (and no ask of) a routing actor.
+   */
+  private volatile List<ActorRef<KvGateway.Forward>> gateways;
+  private final String[] localPaths; // fixed gateways in this system, by node id; else null
   /** Tries waiting for their answer, by tag. */
   private final ConcurrentHashMap<Long, CompletableFuture<Rsm.Result>> waiting = new ConcurrentHashMap<>();
   private final AtomicLong tags = new AtomicLong();
   private final ActorRef<Rsm.Answer> inbox;
 
-  private ClusterServerCall(ActorSystem<?> system, int n, Duration timeout) {
+  private ClusterServerCall(
+      ActorSystem<?> system, Duration timeout, List<ActorRef<KvGateway.Forward>> gateways, String[] localPaths) {
     this.system = system;
     this.timeout = timeout;
-    this.gateways = new AtomicReferenceArray<>(n);
+    this.n = gateways.size();
+    this.gateways = snapshot(gateways);
+    this.localPaths = localPaths;
     this.inbox =
         system.systemActorOf(
             Behaviors.receiveMessage(this::answered), "raftkv-answers-" + UUID.randomUUID(), Props.empty());
+  }
+
+  /** An unmodifiable copy that, unlike {@code List.copyOf}, keeps the nulls of unknown gateways. */
+  private static List<ActorRef<KvGateway.Forward>> snapshot(List<ActorRef<KvGateway.Forward>> refs) {
+    return Collections.unmodifiableList(new ArrayList<>(refs));
   }
 
   private Behavior<Rsm.Answer> answered(Rsm.Answer a) {
@@ -70,20 +87,21 @@ public final class ClusterServerCall implements ServerCall {
    * (a local ref resolved before its actor exists stays dead).
    */
   public static ClusterServerCall fixed(ActorSystem<?> system, List<String> gatewayPaths, Duration timeout) {
-    ClusterServerCall call = new ClusterServerCall(system, gatewayPaths.size(), timeout);
     ActorRefResolver resolver = ActorRefResolver.get(system);
-    call.localPaths = new String[gatewayPaths.size()];
+    List<ActorRef<KvGateway.Forward>> gateways = new ArrayList<>();
+    String[] localPaths = new String[gatewayPaths.size()];
     for (int i = 0; i < gatewayPaths.size(); i++) {
       String p = gatewayPaths.get(i);
-      if (ActorPaths.fromString(p).address().equals(system.address())) call.localPaths[i] = p;
-      else call.gateways.set(i, resolver.resolveActorRef(p));
+      boolean local = ActorPaths.fromString(p).address().equals(system.address());
+      if (local) localPaths[i] = p;
+      gateways.add(local ? null : resolver.resolveActorRef(p));
     }
-    return call;
+    return new ClusterServerCall(system, timeout, gateways, localPaths);
   }
 
   /** Starts following the {@code n} gateways of {@code group} in {@code system}. */
   public static ClusterServerCall create(ActorSystem<?> system, String group, int n, Duration timeout) {
-    ClusterServerCall call = new ClusterServerCall(system, n, timeout);
+    ClusterServerCall call = new ClusterServerCall(system, timeout, Collections.nCopies(n, null), null);
     system.systemActorOf(call.directory(group), "raftkv-" + group + "-clients-" + UUID.randomUUID(), Props.empty());
     return call;
   }
@@ -94,13 +112,12 @@ public final class ClusterServerCall implements ServerCall {
   }
 
   public int size() {
-    return gateways.length();
+    return n;
   }
 
   /** True once every node's gateway is listed. */
   public boolean allKnown() {
-    for (int i = 0; i < gateways.length(); i++) if (gateways.get(i) == null) return false;
-    return true;
+    return !gateways.contains(null);
   }
 
   @Override
@@ -120,19 +137,23 @@ public final class ClusterServerCall implements ServerCall {
     return answer; // the Clerk reads the node's answer itself
   }
 
+  /** The one writer of {@link #gateways} of a call made by {@link #create}. */
   private Behavior<Receptionist.Listing> directory(String group) {
     return Behaviors.setup(
         ctx -> {
-          for (int i = 0; i < gateways.length(); i++) {
+          for (int i = 0; i < n; i++) {
             ctx.getSystem().receptionist().tell(Receptionist.subscribe(KvGateway.key(group, i), ctx.getSelf()));
           }
+          // The directory's own copy: it alone changes the gateways, and publishes a snapshot of them.
+          List<ActorRef<KvGateway.Forward>> current = new ArrayList<>(gateways);
           return Behaviors.receiveMessage(
               listing -> {
-                for (int i = 0; i < gateways.length(); i++) {
+                for (int i = 0; i < n; i++) {
                   ServiceKey<KvGateway.Forward> key = KvGateway.key(group, i);
                   if (listing.isForKey(key)) {
                     // Several during a restart (old and new incarnation): any live one will do.
-                    gateways.set(i, listing.getServiceInstances(key).stream().reduce((a, b) -> b).orElse(null));
+                    current.set(i, listing.getServiceInstances(key).stream().reduce((a, b) -> b).orElse(null));
+                    gateways = snapshot(current);
                   }
                 }
                 return Behaviors.same();

@@ -156,7 +156,7 @@ public final class NodeServer implements AutoCloseable {
       Duration tick = conf.hasPath(RAFT_TICK_PATH) ? conf.getDuration(RAFT_TICK_PATH) : RaftKvNode.DEFAULT_TICK;
       RaftPeer.Settings raft = RaftKvNode.productionRaft(s.id(), n, tick);
       RaftKvNode.Settings ns =
-          new RaftKvNode.Settings(s.group(), s.id(), n, KvServer.Settings.of(raft, s.maxRaftState()), paths);
+          new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft, s.maxRaftState()), paths);
       ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
       StopWatch watch = new StopWatch(s.id());
       system.systemActorOf(watch.behavior(node), nodeActorName(s.id()) + "-watch", Props.empty());

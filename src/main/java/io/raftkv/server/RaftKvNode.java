@@ -7,6 +7,7 @@ import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.transport.ClusterTransport;
+import io.raftkv.transport.PeerPacket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,8 +16,10 @@ import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * One node of a replicated KV group, as a behaviour to spawn in any clustered ActorSystem: the
@@ -38,8 +41,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * soon as the ActorSystems are up, whether or not the cluster has formed or converged (see
  * docs/cluster.md).
  */
-public final class RaftKvNode {
-  private RaftKvNode() {}
+public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
 
   /** How long the node's Clerk waits for one node's answer before it tries the next one. */
   public static final Duration DEFAULT_TRY_TIMEOUT = Duration.ofMillis(500);
@@ -49,16 +51,17 @@ public final class RaftKvNode {
 
   /**
    * @param group the group's name; groups with different names share a cluster independently
-   * @param id this node's number in the group, {@code 0 <= id < n}
-   * @param kv the replica's settings (its Raft settings carry id and n too)
+   * @param kv the replica's settings; its Raft settings hold this node's id and the group's size
+   *     (the one place they are kept: {@link #id()}, {@link #n()})
    * @param nodePaths empty (find the other nodes through the Receptionist), or the actor path of
    *     every node's {@code RaftKvNode} actor, in id order, e.g. {@code
    *     pekko://raftkv@10.0.0.2:25520/system/raftkv-node-1}
    */
-  public record Settings(String group, int id, int n, KvServer.Settings kv, List<String> nodePaths) {
+  public record Settings(String group, KvServer.Settings kv, List<String> nodePaths) {
     public Settings {
+      int id = kv.raft().id();
+      int n = kv.raft().n();
       if (id < 0 || id >= n) throw new IllegalArgumentException("node id " + id + " outside 0.." + (n - 1));
-      if (kv.raft().id() != id || kv.raft().n() != n) throw new IllegalArgumentException("Raft settings disagree on id/n");
       if (group.isEmpty() || !group.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("bad group name '" + group + "'");
       nodePaths = List.copyOf(nodePaths);
       if (!nodePaths.isEmpty() && nodePaths.size() != n) {
@@ -67,13 +70,23 @@ public final class RaftKvNode {
     }
 
     /** Nodes found through the Receptionist. */
-    public Settings(String group, int id, int n, KvServer.Settings kv) {
-      this(group, id, n, kv, List.of());
+    public Settings(String group, KvServer.Settings kv) {
+      this(group, kv, List.of());
+    }
+
+    /** This node's number in the group, {@code 0 <= id < n}. */
+    public int id() {
+      return kv.raft().id();
+    }
+
+    /** How many nodes the group has. */
+    public int n() {
+      return kv.raft().n();
     }
 
     /** The same, with the nodes at these actor paths (see {@link Settings}). */
     public Settings withNodePaths(List<String> paths) {
-      return new Settings(group, id, n, kv, paths);
+      return new Settings(group, kv, paths);
     }
 
     /**
@@ -81,7 +94,7 @@ public final class RaftKvNode {
      * of log.
      */
     public static Settings of(String group, int id, int n) {
-      return new Settings(group, id, n, KvServer.Settings.of(productionRaft(id, n, DEFAULT_TICK), 8 << 20));
+      return new Settings(group, KvServer.Settings.of(productionRaft(id, n, DEFAULT_TICK), 8 << 20));
     }
   }
 
@@ -110,8 +123,7 @@ public final class RaftKvNode {
 
   /**
    * Asks the local Raft peer to hand leadership to node {@code to} (-1: the most up-to-date
-   * follower); see {@link RaftPeer.TransferLeader}. Before the peer has started, the answer is a
-   * transfer not done.
+   * follower); see {@link RaftPeer.TransferLeader}.
    */
   public record TransferLeader(int to, ActorRef<RaftPeer.TransferResult> replyTo) implements Command {}
 
@@ -120,12 +132,11 @@ public final class RaftKvNode {
     INSTANCE
   }
 
-  private record RsmIs(ActorRef<Rsm.Command> rsm) implements Command {}
-
+  /** The replica's RSM has spawned its Raft peer: time to open the transport's inbox to it. */
   private record RaftIs(ActorRef<RaftPeer.Command> raft) implements Command {}
 
   public static Behavior<Command> create(Settings settings, RaftStorage storage) {
-    return Behaviors.setup(ctx -> starting(ctx, settings, storage));
+    return Behaviors.setup(ctx -> new RaftKvNode(ctx, settings, storage));
   }
 
   /** A Clerk for the group, usable from any ActorSystem of the cluster; calls give up after 10 s. */
@@ -165,7 +176,12 @@ public final class RaftKvNode {
     return deadline != null && deadline.compareTo(tryTimeout) < 0 ? deadline : tryTimeout;
   }
 
-  private static Behavior<Command> starting(ActorContext<Command> ctx, Settings s, RaftStorage storage) {
+  private final Settings settings;
+  private final ActorRef<KvServer.Command> server;
+
+  private RaftKvNode(ActorContext<Command> ctx, Settings s, RaftStorage storage) {
+    super(ctx);
+    this.settings = s;
     if (java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() < 2) {
       ctx.getLog()
           .warn(
@@ -173,88 +189,52 @@ public final class RaftKvNode {
                   + " run with -Djava.util.concurrent.ForkJoinPool.common.parallelism=4",
               java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
     }
-    ClusterTransport transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
+    ClusterTransport transport;
     if (s.nodePaths().isEmpty()) {
+      transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
       ctx.spawn(transport.directory(s.group()), "peers");
     } else {
       ActorRefResolver resolver = ActorRefResolver.get(ctx.getSystem());
+      List<ActorRef<PeerPacket>> inboxes = new ArrayList<>();
       for (int i = 0; i < s.n(); i++) {
-        if (i != s.id()) transport.useFixedRoute(i, resolver.resolveActorRef(ClusterTransport.inboxPath(s.nodePaths().get(i))));
+        inboxes.add(i == s.id() ? null : resolver.resolveActorRef(ClusterTransport.inboxPath(s.nodePaths().get(i))));
       }
+      transport = ClusterTransport.fixed(s.id(), inboxes, ClusterTransport.DEFAULT_CHUNK_SIZE);
     }
-    ActorRef<KvServer.Command> server = ctx.spawn(KvServer.create(s.kv(), storage, transport), "server");
+    // The server spawns the RSM, which spawns the Raft peer and tells us its ref once: the inbox
+    // needs it. Status and transfers go down through the server instead, so nothing waits for it.
+    ActorRef<Rsm.RaftStarted> raftStarted = ctx.messageAdapter(Rsm.RaftStarted.class, r -> new RaftIs(r.raft()));
+    this.server = ctx.spawn(KvServer.create(s.kv(), storage, transport, raftStarted), "server");
     ctx.watch(server);
     ctx.spawn(KvGateway.create(s.group(), s.id(), server), GATEWAY_NAME);
-    server.tell(new KvServer.GetRsm(ctx.messageAdapter(ActorRef.class, RsmIs::new)));
-    List<GetStatus> early = new ArrayList<>();
-    return Behaviors.receive(Command.class)
-        .onMessage(
-            RsmIs.class,
-            m -> {
-              m.rsm().tell(new Rsm.GetRaft(ctx.messageAdapter(ActorRef.class, RaftIs::new)));
-              return Behaviors.same();
-            })
-        .onMessage(
-            RaftIs.class,
-            m -> {
-              ctx.spawn(ClusterTransport.inbox(s.group(), s.id(), m.raft()), ClusterTransport.INBOX_NAME);
-              ctx.getLog().info("n{} of group {} started", s.id(), s.group());
-              for (GetStatus g : early) m.raft().tell(new RaftPeer.GetState(g.replyTo()));
-              return running(ctx, server, m.raft());
-            })
-        .onMessage(
-            GetStatus.class,
-            g -> {
-              early.add(g);
-              return Behaviors.same();
-            })
-        .onMessage(
-            TransferLeader.class,
-            t -> {
-              t.replyTo().tell(new RaftPeer.TransferResult(false, -1, 0, "the node is still starting"));
-              return Behaviors.same();
-            })
-        .onMessage(
-            GetServer.class,
-            g -> {
-              g.replyTo().tell(server);
-              return Behaviors.same();
-            })
-        .onMessage(Stop.class, m -> stopping(server))
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(RaftIs.class, this::onRaftIs)
+        .onMessage(GetStatus.class, g -> toRaft(new RaftPeer.GetState(g.replyTo())))
+        .onMessage(TransferLeader.class, t -> toRaft(new RaftPeer.TransferLeader(t.to(), t.replyTo())))
+        .onMessage(GetServer.class, g -> {
+          g.replyTo().tell(server);
+          return this;
+        })
+        .onMessage(Stop.class, m -> {
+          server.tell(KvServer.Kill.INSTANCE);
+          return this;
+        })
         .onSignal(Terminated.class, t -> Behaviors.stopped())
         .build();
   }
 
-  private static Behavior<Command> running(
-      ActorContext<Command> ctx, ActorRef<KvServer.Command> server, ActorRef<RaftPeer.Command> raft) {
-    return Behaviors.receive(Command.class)
-        .onMessage(
-            GetStatus.class,
-            g -> {
-              raft.tell(new RaftPeer.GetState(g.replyTo()));
-              return Behaviors.same();
-            })
-        .onMessage(
-            TransferLeader.class,
-            t -> {
-              raft.tell(new RaftPeer.TransferLeader(t.to(), t.replyTo()));
-              return Behaviors.same();
-            })
-        .onMessage(
-            GetServer.class,
-            g -> {
-              g.replyTo().tell(server);
-              return Behaviors.same();
-            })
-        .onMessage(Stop.class, m -> stopping(server))
-        .onSignal(Terminated.class, t -> Behaviors.stopped())
-        .build();
+  private Behavior<Command> onRaftIs(RaftIs m) {
+    getContext().spawn(ClusterTransport.inbox(settings.group(), settings.id(), m.raft()), ClusterTransport.INBOX_NAME);
+    getContext().getLog().info("n{} of group {} started", settings.id(), settings.group());
+    return this;
   }
 
-  private static Behavior<Command> stopping(ActorRef<KvServer.Command> server) {
-    server.tell(KvServer.Kill.INSTANCE);
-    return Behaviors.receive(Command.class)
-        .onSignal(Terminated.class, t -> Behaviors.stopped())
-        .build();
+  private Behavior<Command> toRaft(RaftPeer.Command command) {
+    server.tell(new KvServer.ToRaft(command));
+    return this;
   }
 }

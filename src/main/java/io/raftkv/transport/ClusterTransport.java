@@ -7,12 +7,13 @@ import io.raftkv.raft.RaftCodec;
 import io.raftkv.raft.RaftMessage;
 import io.raftkv.raft.RaftPeer;
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -24,10 +25,10 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * the Receptionist under {@link #peerKey}(group, id). Routes come one of two ways:
  *
  * <ul>
- *   <li>fixed, when the peers' addresses are known ({@link #useFixedRoute}): a ref resolved from the
- *       inbox's actor path. Messages flow as soon as both ActorSystems are up, whatever the cluster's
- *       membership or the Receptionist's gossip say, and keep flowing to a restarted peer (a path
- *       names whichever incarnation runs at that address);
+ *   <li>fixed, when the peers' addresses are known ({@link #fixed}): refs resolved from the inboxes'
+ *       actor paths, given at construction and never changed. Messages flow as soon as both
+ *       ActorSystems are up, whatever the cluster's membership or the Receptionist's gossip say, and
+ *       keep flowing to a restarted peer (a path names whichever incarnation runs at that address);
  *   <li>discovered: the {@link #directory} subscribes to the other peers' keys and keeps the routes
  *       current, so a restarted node is found again without manual steps. It keeps routes to
  *       instances the failure detector calls unreachable: Raft, not the failure detector, decides
@@ -44,32 +45,46 @@ public final class ClusterTransport implements PeerTransport {
   public static final int DEFAULT_CHUNK_SIZE = 128 * 1024;
 
   private final int self;
+  private final int n;
   private final int chunkSize;
-  private final AtomicReferenceArray<List<ActorRef<PeerPacket>>> routes;
-  private final AtomicReferenceArray<Boolean> fixed;
+  /** Routes given at construction: no directory may change them. */
+  private final boolean fixed;
+  /** Whether {@link #directory} was called: it is the one writer of {@link #routes}. */
+  private boolean directoryMade;
+  /**
+   * The routes, by peer id: an immutable snapshot, replaced whole. The one publication point
+   * between threads: written only at construction and then by the {@link #directory} actor, read
+   * by {@link #send} on the Raft peer's thread for every message. A lock-free read is the point:
+   * telling an actor, or asking it, per Raft message would add a hop (or an ask) to every
+   * heartbeat and AppendEntries.
+   */
+  private volatile List<List<ActorRef<PeerPacket>>> routes;
   private final AtomicLong nextMsgId = new AtomicLong();
 
+  /** Routes to be discovered: spawn {@link #directory} once. */
   public ClusterTransport(int self, int n, int chunkSize) {
+    this(self, n, chunkSize, Collections.nCopies(n, List.of()), false);
+  }
+
+  private ClusterTransport(int self, int n, int chunkSize, List<List<ActorRef<PeerPacket>>> routes, boolean fixed) {
     if (chunkSize < 1024) throw new IllegalArgumentException("chunkSize too small: " + chunkSize);
+    if (self < 0 || self >= n) throw new IllegalArgumentException("peer " + self + " outside 0.." + (n - 1));
     this.self = self;
+    this.n = n;
     this.chunkSize = chunkSize;
-    this.routes = new AtomicReferenceArray<>(n);
-    this.fixed = new AtomicReferenceArray<>(n);
-    for (int i = 0; i < n; i++) {
-      routes.set(i, List.of());
-      fixed.set(i, false);
-    }
+    this.fixed = fixed;
+    this.routes = List.copyOf(routes);
   }
 
   /**
-   * Sends to {@code peer} through {@code inbox} from now on; the {@link #directory} no longer
-   * changes this route. {@code inbox} is typically resolved from the peer's actor path (see {@link
-   * #inboxPath}), so it stays valid across the peer's restarts.
+   * Sends to peer {@code i} through {@code inboxes.get(i)} (the entry at {@code self} is ignored;
+   * may be null). The inboxes are typically resolved from the peers' actor paths (see {@link
+   * #inboxPath}), so they stay valid across the peers' restarts. No {@link #directory}.
    */
-  public void useFixedRoute(int peer, ActorRef<PeerPacket> inbox) {
-    if (peer == self) throw new IllegalArgumentException("no route to self");
-    fixed.set(peer, true);
-    routes.set(peer, List.of(inbox));
+  public static ClusterTransport fixed(int self, List<ActorRef<PeerPacket>> inboxes, int chunkSize) {
+    List<List<ActorRef<PeerPacket>>> routes = new ArrayList<>();
+    for (int i = 0; i < inboxes.size(); i++) routes.add(i == self ? List.of() : List.of(inboxes.get(i)));
+    return new ClusterTransport(self, inboxes.size(), chunkSize, routes, true);
   }
 
   /** Where the inbox of a node whose {@code RaftKvNode} actor lives at {@code nodePath} is. */
@@ -105,21 +120,30 @@ public final class ClusterTransport implements PeerTransport {
     return !routes.get(peer).isEmpty();
   }
 
-  /** Subscribes to every other peer's key and updates this transport's routes. */
+  /**
+   * Subscribes to every other peer's key and keeps this transport's routes current. Spawn it once,
+   * and only for a transport without fixed routes: it is the one writer of the routes.
+   */
   public Behavior<Receptionist.Listing> directory(String group) {
+    if (fixed) throw new IllegalStateException("fixed routes: no directory");
+    if (directoryMade) throw new IllegalStateException("one directory per transport");
+    directoryMade = true;
     return Behaviors.setup(
         ctx -> {
-          for (int i = 0; i < routes.length(); i++) {
+          for (int i = 0; i < n; i++) {
             if (i != self) ctx.getSystem().receptionist().tell(Receptionist.subscribe(peerKey(group, i), ctx.getSelf()));
           }
+          // The directory's own copy: it alone changes the routes, and publishes a snapshot of them.
+          List<List<ActorRef<PeerPacket>>> current = new ArrayList<>(routes);
           return Behaviors.receiveMessage(
               listing -> {
-                for (int i = 0; i < routes.length(); i++) {
+                for (int i = 0; i < n; i++) {
                   ServiceKey<PeerPacket> key = peerKey(group, i);
-                  if (listing.isForKey(key) && !fixed.get(i)) {
+                  if (listing.isForKey(key)) {
                     // all instances, reachable or not: a paused peer that comes back must hear from us
                     List<ActorRef<PeerPacket>> now = List.copyOf(listing.getAllServiceInstances(key));
-                    routes.set(i, now);
+                    current.set(i, now);
+                    routes = List.copyOf(current);
                     ctx.getLog().info("n{} knows {} route(s) to n{}", self, now.size(), i);
                   }
                 }
