@@ -8,8 +8,7 @@ import java.util.List;
  * truncation and appends change it is {@link LogTail}'s, shared with the storages; what is here is
  * what only the protocol asks (entries to send, the terms fast backtracking looks for).
  */
-final class RaftLog extends LogTail {
-  private final ArrayList<LogEntry> entries = new ArrayList<>(); // snapshotIndex+1 .. lastIndex
+final class RaftLog extends ListLogTail {
 
   RaftLog(long snapshotIndex, long snapshotTerm, List<LogEntry> tail) {
     resetTo(snapshotIndex, snapshotTerm);
@@ -19,36 +18,6 @@ final class RaftLog extends LogTail {
         throw new IllegalStateException("log has a gap: expected index " + (lastIndex() + 1) + ", got " + e.index());
       addLast(e);
     }
-  }
-
-  @Override
-  protected int count() {
-    return entries.size();
-  }
-
-  @Override
-  protected long termAt(int i) {
-    return entries.get(i).term();
-  }
-
-  @Override
-  protected void addLast(LogEntry e) {
-    entries.add(e);
-  }
-
-  @Override
-  protected void keepFirst(int n) {
-    entries.subList(n, entries.size()).clear();
-  }
-
-  @Override
-  protected void dropFirst(int n) {
-    entries.subList(0, n).clear();
-  }
-
-  @Override
-  protected void dropAll() {
-    entries.clear();
   }
 
   LogEntry entry(long index) {

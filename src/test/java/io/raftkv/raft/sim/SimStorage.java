@@ -2,22 +2,20 @@ package io.raftkv.raft.sim;
 
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
+import io.raftkv.raft.ListLogTail;
 import io.raftkv.raft.LogTail;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.Ready;
 import io.raftkv.raft.Snapshot;
-import java.util.ArrayList;
 
 /**
  * What one simulated peer has made durable: the only thing that survives its crash. Follows the
  * {@code RaftStorage} contract through {@link LogTail#apply} (snapshot, then entries, then hard
  * state), and can be told to stop after the entries, as a crash between two writes would.
  */
-final class SimStorage extends LogTail {
+final class SimStorage extends ListLogTail {
   HardState hardState = HardState.INITIAL;
   Snapshot snapshot = Snapshot.EMPTY; // its index and term are the log's snapshot point
-  /** Entries {@code snapshot.index()+1 ..} without gaps. */
-  private final ArrayList<LogEntry> entries = new ArrayList<>();
 
   PersistentState load() {
     return new PersistentState(hardState, snapshot, entries);
@@ -34,35 +32,5 @@ final class SimStorage extends LogTail {
 
   LogEntry entry(long index) {
     return entries.get((int) (index - snapshot.index() - 1));
-  }
-
-  @Override
-  protected int count() {
-    return entries.size();
-  }
-
-  @Override
-  protected long termAt(int i) {
-    return entries.get(i).term();
-  }
-
-  @Override
-  protected void addLast(LogEntry e) {
-    entries.add(e);
-  }
-
-  @Override
-  protected void keepFirst(int n) {
-    entries.subList(n, entries.size()).clear();
-  }
-
-  @Override
-  protected void dropFirst(int n) {
-    entries.subList(0, n).clear();
-  }
-
-  @Override
-  protected void dropAll() {
-    entries.clear();
   }
 }
