@@ -48,27 +48,17 @@ read -r -a node_opts <<<"${RAFTKV_NODE_OPTS:--Xmx1g}"
 read -r -a bench_opts <<<"${BENCH_JAVA_OPTS:--Xmx1g -XX:+UseSerialGC}"
 # etcd's default --max-concurrent-streams (2^32-1) stalls pekko-http's HTTP/2 client (it reads the
 # setting as a signed int, -1): give etcd a limit below 2^31, which changes nothing else.
-etcd_streams=()
-if etcd --help 2>&1 | grep -q -- --max-concurrent-streams; then etcd_streams=(--max-concurrent-streams 1000); fi
+etcd_flags=()
+if etcd --help 2>&1 | grep -q -- --max-concurrent-streams; then etcd_flags=(--max-concurrent-streams 1000); fi
 
 work=$(mktemp -d /tmp/raftkv-compare.XXXXXX)
 results=$work/results
-mkdir -p "$results/logs"
+logs=$results/logs
+mkdir -p "$logs"
 pids=()
+# shellcheck source=bench/cluster-lib.sh
+source bench/cluster-lib.sh
 
-stop_all() { # SIGTERM, up to 10 s, then SIGKILL: every process this script started
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for _ in $(seq 100); do
-    local alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [[ $alive == 0 ]] && break
-    sleep 0.1
-  done
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  pids=()
-}
 cleanup() {
   stop_all
   rm -rf "$work"/sitting-*
@@ -76,74 +66,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_ports() { # N distinct ports free a moment ago
-  python3 -c 'import socket,sys
-s=[socket.socket() for _ in range(int(sys.argv[1]))]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
-
-await_put() { # name method url body: retry until the write answers 200 (60 s at most)
-  local name=$1 method=$2 url=$3 body=$4
-  for _ in $(seq 600); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' -m 2 -X "$method" -d "$body" "$url" || true) == 200 ]] && return 0
-    sleep 0.1
-  done
-  echo "$name did not answer a write at $url within 60 s; logs in $results/logs" >&2
-  exit 1
-}
-
-endpoints=""
-start_etcd() { # sitting-dir sitting-number
-  local dir=$1 n=$2 ports cluster="" i
-  read -r -a ports <<<"$(free_ports 6)"
-  for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:${ports[$((2 * i + 1))]}"; done
-  endpoints=""
-  for i in 0 1 2; do
-    local client=http://127.0.0.1:${ports[$((2 * i))]} peer=http://127.0.0.1:${ports[$((2 * i + 1))]}
-    etcd --name "e$i" --data-dir "$dir/etcd-$i" \
-      --listen-client-urls "$client" --advertise-client-urls "$client" \
-      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-      --initial-cluster "$cluster" --initial-cluster-token "compare-$n" --initial-cluster-state new \
-      --logger zap --log-outputs stderr --log-level warn "${etcd_streams[@]}" \
-      >"$results/logs/sitting-$n-etcd-$i.log" 2>&1 &
-    pids+=($!)
-    endpoints+="${endpoints:+,}$client"
-  done
-  for i in 0 1 2; do await_put etcd POST "http://127.0.0.1:${ports[$((2 * i))]}/v3/kv/put" '{"key":"cmVhZHk=","value":"MQ=="}'; done
-}
-
-start_raftkv() { # sitting-dir sitting-number
-  local dir=$1 n=$2 ports members="" i
-  read -r -a ports <<<"$(free_ports 6)"
-  for i in 0 1 2; do members+="${members:+,}127.0.0.1:${ports[$((2 * i))]}:${ports[$((2 * i + 1))]}"; done
-  endpoints=""
-  for i in 0 1 2; do
-    java "${node_opts[@]}" -jar "$jar" node --id "$i" --members "$members" --data-dir "$dir/raftkv-$i" \
-      >"$results/logs/sitting-$n-raftkv-$i.log" 2>&1 &
-    pids+=($!)
-    endpoints+="${endpoints:+,}http://127.0.0.1:${ports[$((2 * i + 1))]}"
-  done
-  for i in 0 1 2; do await_put raftkv PUT "http://127.0.0.1:${ports[$((2 * i + 1))]}/v1/kv/ready" '{"value":"1"}'; done
-}
-
 load() { # target csv-file [options]
   local target=$1 csv=$2
   shift 2
   java "${bench_opts[@]}" -jar "$jar" bench load --target "$target" --endpoints "$endpoints" \
     --keys "$keys" --value-size "$value_size" ${csv:+--csv "$csv"} "$@" "${extra[@]}"
-}
-
-compiler_ticks() { # CPU ticks of the JIT compiler threads of every process in pids
-  local p t sum=0
-  for p in "${pids[@]}"; do
-    for t in /proc/"$p"/task/*; do
-      if grep -q '^C[12] CompilerThre' "$t/comm" 2>/dev/null; then
-        sum=$((sum + $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0)))
-      fi
-    done
-  done
-  echo "$sum"
 }
 
 # The nodes' JIT goes on compiling for a minute or more after a start (a fifth of both cores at
@@ -183,7 +110,7 @@ for n in $(seq "$runs"); do
   if ((n % 2 == 1)); then order=(etcd raftkv); else order=(raftkv etcd); fi
   for system in "${order[@]}"; do
     echo "== sitting $n of $runs: starting a fresh 3-member $system"
-    if [[ $system == etcd ]]; then start_etcd "$dir" "$n"; else start_raftkv "$dir" "$n"; fi
+    if [[ $system == etcd ]]; then start_etcd "$dir" "sitting-$n"; else start_raftkv "$dir" "sitting-$n"; fi
     measure "$system" "$n"
     stop_all
   done
