@@ -84,7 +84,8 @@ public final class KvClient {
   /**
    * Runs retries after their pause; attempts never block, so one thread serves every client. Not an
    * ActorSystem's scheduler: a Clerk takes any {@link ServerCall} and runs without one (the lab,
-   * KvClientTest), and that scheduler's 10 ms tick would round the short pauses up.
+   * KvClientTest), and that scheduler's tick (10 ms by default, 50 ms on a node) would round the
+   * short pauses up.
    */
   private static final ScheduledExecutorService RETRIES =
       Executors.newSingleThreadScheduledExecutor(
