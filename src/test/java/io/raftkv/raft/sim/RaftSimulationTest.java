@@ -42,6 +42,8 @@ class RaftSimulationTest {
     /** The lowest failing seed, or 0, and its failure. */
     long failedSeed;
     Throwable failure;
+    /** Every failing seed, in seed order (a batch goes on after a failure, so a soak finds them all). */
+    final List<Long> failedSeeds = new ArrayList<>();
 
     void add(Totals o) {
       schedules += o.schedules;
@@ -51,6 +53,7 @@ class RaftSimulationTest {
       installs += o.installs;
       reads += o.reads;
       for (int i = 0; i < 4; i++) byMode[i] += o.byMode[i];
+      failedSeeds.addAll(o.failedSeeds);
       if (o.failure != null && (failure == null || o.failedSeed < failedSeed)) {
         failedSeed = o.failedSeed;
         failure = o.failure;
@@ -66,9 +69,12 @@ class RaftSimulationTest {
       try {
         st = sim.run();
       } catch (Throwable e) {
-        t.failedSeed = seed;
-        t.failure = e;
-        return t; // later seeds of this batch would not change the verdict
+        if (t.failure == null) {
+          t.failedSeed = seed;
+          t.failure = e;
+        }
+        t.failedSeeds.add(seed);
+        continue;
       }
       t.schedules++;
       t.events += st.events();
@@ -107,8 +113,8 @@ class RaftSimulationTest {
     }
     if (all.failure != null) {
       throw new AssertionError(
-          "schedule with seed " + all.failedSeed + " failed: " + all.failure + "\n  replay it with -Draftkv.sim.seed="
-              + all.failedSeed,
+          all.failedSeeds.size() + " schedules failed (seeds " + all.failedSeeds + "); seed " + all.failedSeed + ": "
+              + all.failure + "\n  replay it with -Draftkv.sim.seed=" + all.failedSeed,
           all.failure);
     }
     double seconds = (System.nanoTime() - start) / 1e9;

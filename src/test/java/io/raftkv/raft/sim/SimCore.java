@@ -83,6 +83,9 @@ final class SimCore {
     return command.length == 0 ? 0 : ByteBuffer.wrap(command).getLong();
   }
 
+  /** The largest command the simulation proposes: an 8-byte id and up to 23 bytes of padding. */
+  static final int MAX_COMMAND_BYTES = 31;
+
   static byte[] command(long id, int padding) {
     return ByteBuffer.allocate(8 + padding).putLong(id).array();
   }

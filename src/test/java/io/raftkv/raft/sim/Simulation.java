@@ -221,11 +221,14 @@ final class Simulation {
     }
     schedule(TICK, CHAOS, -1, 0, null);
     long chaosEnd = (long) params.chaosTicks() * TICK;
-    long healDeadline = chaosEnd + 60L * params.config().electionTicksMax() * TICK;
+    long healDeadline = Long.MAX_VALUE;
     while (!live) {
       Event e = events.poll();
       now = e.time;
-      if (!healed && now >= chaosEnd) heal();
+      if (!healed && now >= chaosEnd) {
+        heal();
+        healDeadline = now + 60L * params.config().electionTicksMax() * TICK + catchUpTime();
+      }
       if (now > healDeadline)
         throw new SafetyViolation("liveness: no command committed on all peers " + (now - healedAt) / TICK + " ticks after healing");
       if (++eventCount > MAX_EVENTS)
@@ -362,6 +365,24 @@ final class Simulation {
     log("heal: every peer up, network whole and reliable");
   }
 
+  /**
+   * The longest a leader may need, once healed, to bring a follower from an empty log to the
+   * longest log any peer holds at the configured flow control: {@code maxInflight} messages a round
+   * trip, each carrying as many entries as {@code maxEntriesPerMessage} and {@code
+   * maxBytesPerMessage} allow, a round trip at most two of the slowest deliveries plus a tick. One
+   * more round trip per term in that log covers finding the match point (a rejection skips a term).
+   * Without it a schedule that lets through one entry per round trip and left a long log would
+   * fail the liveness check while making steady progress.
+   */
+  private long catchUpTime() {
+    RaftConfig c = params.config();
+    long longest = 0;
+    for (SimCore s : nodes) longest = Math.max(longest, s.core.lastLogIndex());
+    long perMessage = Math.max(1, Math.min(c.maxEntriesPerMessage(), c.maxBytesPerMessage() / SimCore.MAX_COMMAND_BYTES));
+    long roundTrips = (longest + perMessage * c.maxInflight() - 1) / (perMessage * c.maxInflight()) + leaderOfTerm.size();
+    return roundTrips * (2L * params.maxDelay() + TICK);
+  }
+
   private SimCore leader() {
     SimCore best = null;
     for (SimCore s : nodes) {
@@ -371,7 +392,7 @@ final class Simulation {
   }
 
   private void propose(SimCore s, long command) {
-    byte[] bytes = SimCore.command(command, random.nextInt(24));
+    byte[] bytes = SimCore.command(command, random.nextInt(SimCore.MAX_COMMAND_BYTES - 8 + 1));
     input(s, () -> {
       RaftCore.Proposal p = s.core.propose(bytes);
       if (p.isLeader() && trace != null) log("n%d accepts command %d at index %d term %d", s.id, command, p.index(), p.term());
