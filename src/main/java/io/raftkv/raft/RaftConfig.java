@@ -47,35 +47,29 @@ public record RaftConfig(
 
   /** The lab's Raft: no PreVote, no CheckQuorum (a minority leader keeps its leadership). */
   public RaftConfig(
-      int electionTicksMin,
-      int electionTicksMax,
-      int heartbeatTicks,
-      int commitNotifyTicks,
-      int maxEntriesPerMessage,
-      long maxBytesPerMessage,
-      int maxInflight,
-      int snapshotResendTicks) {
+      int electionTicksMin, int electionTicksMax, int heartbeatTicks, int commitNotifyTicks,
+      int maxEntriesPerMessage, long maxBytesPerMessage, int maxInflight, int snapshotResendTicks) {
     this(
         electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
         maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, false, false, DEFAULT_SNAPSHOT_CHUNK);
   }
 
   public RaftConfig withPreVote(boolean on) {
-    return new RaftConfig(
-        electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
-        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, on, checkQuorum, snapshotChunkBytes);
+    return withExtensions(on, checkQuorum, snapshotChunkBytes);
   }
 
   public RaftConfig withCheckQuorum(boolean on) {
-    return new RaftConfig(
-        electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
-        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, on, snapshotChunkBytes);
+    return withExtensions(preVote, on, snapshotChunkBytes);
   }
 
   public RaftConfig withSnapshotChunkBytes(int bytes) {
+    return withExtensions(preVote, checkQuorum, bytes);
+  }
+
+  private RaftConfig withExtensions(boolean preVote, boolean checkQuorum, int snapshotChunkBytes) {
     return new RaftConfig(
         electionTicksMin, electionTicksMax, heartbeatTicks, commitNotifyTicks,
-        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, checkQuorum, bytes);
+        maxEntriesPerMessage, maxBytesPerMessage, maxInflight, snapshotResendTicks, preVote, checkQuorum, snapshotChunkBytes);
   }
 
   /**
@@ -84,7 +78,6 @@ public record RaftConfig(
    */
   public RaftConfig forTickMillis(long tickMillis) {
     if (tickMillis < 1) throw new IllegalArgumentException("tickMillis must be >= 1");
-    if (tickMillis == 10) return this;
     int heartbeat = scale(heartbeatTicks, tickMillis);
     int min = Math.max(heartbeat + 1, scale(electionTicksMin, tickMillis));
     int max = Math.max(min + 1, scale(electionTicksMax, tickMillis));

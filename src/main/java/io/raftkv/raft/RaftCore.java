@@ -125,59 +125,33 @@ public class RaftCore {
 
   // ---------------------------------------------------------------- queries
 
-  public int id() {
-    return id;
-  }
+  public int id() { return id; }
 
-  public long term() {
-    return term;
-  }
+  public long term() { return term; }
 
-  public Role role() {
-    return role;
-  }
+  public Role role() { return role; }
 
-  public boolean isLeader() {
-    return role == Role.LEADER;
-  }
+  public boolean isLeader() { return role == Role.LEADER; }
 
   /** The peer this leader is handing its leadership to, or -1. */
-  public int leadTransferee() {
-    return leadTransferee;
-  }
+  public int leadTransferee() { return leadTransferee; }
 
   /** The peer this one believes leads the current term, or -1. */
-  public int leader() {
-    return leader;
-  }
+  public int leader() { return leader; }
 
-  public int votedFor() {
-    return votedFor;
-  }
+  public int votedFor() { return votedFor; }
 
-  public long commitIndex() {
-    return commitIndex;
-  }
+  public long commitIndex() { return commitIndex; }
 
-  public long appliedIndex() {
-    return applied;
-  }
+  public long appliedIndex() { return applied; }
 
-  public long lastLogIndex() {
-    return log.lastIndex();
-  }
+  public long lastLogIndex() { return log.lastIndex(); }
 
-  public long lastLogTerm() {
-    return log.lastTerm();
-  }
+  public long lastLogTerm() { return log.lastTerm(); }
 
-  public long snapshotIndex() {
-    return log.snapshotIndex();
-  }
+  public long snapshotIndex() { return log.snapshotIndex(); }
 
-  public Snapshot latestSnapshot() {
-    return snapshot;
-  }
+  public Snapshot latestSnapshot() { return snapshot; }
 
   /** The term of the entry at {@code index}, or -1 if this peer does not hold it. */
   public long termAt(long index) {
@@ -185,9 +159,7 @@ public class RaftCore {
   }
 
   /** The retained entries after the snapshot, for checkers and tests. */
-  public List<LogEntry> logEntries() {
-    return log.entriesCopy();
-  }
+  public List<LogEntry> logEntries() { return log.entriesCopy(); }
 
   // ---------------------------------------------------------------- inputs
 
@@ -326,25 +298,15 @@ public class RaftCore {
         becomeFollower(m.term(), fromLeader ? from : -1);
       }
     }
-    if (m instanceof TimeoutNow t) {
-      onTimeoutNow(t);
-    } else if (m instanceof RequestVote rv) {
-      onRequestVote(from, rv);
-    } else if (m instanceof RequestVoteReply r) {
-      onRequestVoteReply(from, r);
-    } else if (m instanceof AppendEntries ae) {
-      onAppendEntries(from, ae);
-    } else if (m instanceof AppendEntriesReply r) {
-      onAppendEntriesReply(from, r);
-    } else if (m instanceof InstallSnapshot is) {
-      onInstallSnapshot(from, is);
-    } else if (m instanceof InstallSnapshotReply r) {
-      onInstallSnapshotReply(from, r);
-    } else if (m instanceof ReadIndex ri) {
-      onReadIndex(from, ri);
-    } else if (m instanceof ReadIndexResult rr) {
-      onReadIndexResult(from, rr);
-    }
+    if (m instanceof TimeoutNow t) onTimeoutNow(t);
+    else if (m instanceof RequestVote rv) onRequestVote(from, rv);
+    else if (m instanceof RequestVoteReply r) onRequestVoteReply(from, r);
+    else if (m instanceof AppendEntries ae) onAppendEntries(from, ae);
+    else if (m instanceof AppendEntriesReply r) onAppendEntriesReply(from, r);
+    else if (m instanceof InstallSnapshot is) onInstallSnapshot(from, is);
+    else if (m instanceof InstallSnapshotReply r) onInstallSnapshotReply(from, r);
+    else if (m instanceof ReadIndex ri) onReadIndex(from, ri);
+    else if (m instanceof ReadIndexResult rr) onReadIndexResult(from, rr);
   }
 
   /** Hands over every effect accumulated since the last call. */

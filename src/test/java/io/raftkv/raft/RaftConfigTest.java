@@ -1,7 +1,6 @@
 package io.raftkv.raft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,7 +29,7 @@ class RaftConfigTest {
   @Test
   void theTenMillisecondTickIsTheSettingsThemselves() {
     RaftConfig c = RaftConfig.defaults();
-    assertSame(c, c.forTickMillis(10));
+    assertEquals(c, c.forTickMillis(10));
   }
 
   @Test
