@@ -18,6 +18,8 @@ public final class KvCodec {
   private static final int PUT = 2;
   private static final int APPEND = 3;
   private static final int DELETE = 4;
+  /** An Append with a limit on its result (a plain APPEND has none, as before the limit existed). */
+  private static final int APPEND_LIMITED = 5;
 
   /** Bytes that are not a well-formed op, result or snapshot of this format. */
   public static final class MalformedException extends RuntimeException {
@@ -42,10 +44,11 @@ public final class KvCodec {
       optionalVersion(w, p.version());
       session(w, p.clientId(), p.seq());
     } else if (op instanceof KvOp.Append a) {
-      w.u8(APPEND);
+      w.u8(a.maxValueBytes() == KvOp.NO_LIMIT ? APPEND : APPEND_LIMITED);
       string(w, a.key());
       string(w, a.value());
       session(w, a.clientId(), a.seq());
+      if (a.maxValueBytes() != KvOp.NO_LIMIT) w.varint(a.maxValueBytes());
     } else if (op instanceof KvOp.Delete d) {
       w.u8(DELETE);
       string(w, d.key());
@@ -66,6 +69,7 @@ public final class KvCodec {
             case GET -> new KvOp.Get(string(r));
             case PUT -> new KvOp.Put(string(r), string(r), optionalVersion(r), r.varintSigned(), r.varint());
             case APPEND -> new KvOp.Append(string(r), string(r), r.varintSigned(), r.varint());
+            case APPEND_LIMITED -> new KvOp.Append(string(r), string(r), r.varintSigned(), r.varint(), limit(r));
             case DELETE -> new KvOp.Delete(string(r), optionalVersion(r), r.varintSigned(), r.varint());
             default -> throw new MalformedException("unknown KV op tag " + tag);
           };
@@ -100,6 +104,21 @@ public final class KvCodec {
     return r;
   }
 
+  /** The length of {@code s} in UTF-8, without encoding it (a value may be a megabyte). */
+  public static long utf8Length(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else n += 3;
+    }
+    return n;
+  }
+
   static void string(ByteWriter w, String s) {
     w.bytes(s.getBytes(StandardCharsets.UTF_8));
   }
@@ -120,6 +139,12 @@ public final class KvCodec {
       case 1 -> OptionalLong.of(r.varint());
       default -> throw new MalformedException("bad version flag " + present);
     };
+  }
+
+  private static int limit(ByteReader r) {
+    long limit = r.varint();
+    if (limit < 1 || limit > Integer.MAX_VALUE) throw new MalformedException("bad value limit " + limit);
+    return (int) limit;
   }
 
   private static void session(ByteWriter w, long clientId, long seq) {

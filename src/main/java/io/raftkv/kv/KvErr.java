@@ -1,7 +1,7 @@
 package io.raftkv.kv;
 
 /**
- * How a KV op ended: the one error enum from the store to the HTTP answer. The first four are what
+ * How a KV op ended: the one error enum from the store to the HTTP answer. The first five are what
  * a committed op returns ({@link KvResult}); their ordinals are their codes in {@link KvCodec}'s
  * results and in shard snapshots, so they never move. The last three only the Clerk ({@code
  * io.raftkv.client.KvClient}) produces: no store answers them and no codec carries them.
@@ -20,6 +20,11 @@ public enum KvErr {
    * waits for each answer before its next seq only meets this for a copy it no longer waits for.
    */
   ErrStaleSeq,
+  /**
+   * The op's result would exceed the value limit it carries (an Append onto a long value); nothing
+   * changed. {@code version} holds the limit, in UTF-8 bytes.
+   */
+  ErrTooLarge,
   /** Clerk only: a retransmitted versioned Put met ErrVersion; it may or may not have executed. */
   ErrMaybe,
   /** Clerk only: the leader was overloaded and did not take the op; it did not execute. */
@@ -27,7 +32,7 @@ public enum KvErr {
   /** Clerk only: the call's deadline passed without an answer; a write may or may not have executed. */
   Timeout;
 
-  private static final KvErr[] STORE = {OK, ErrNoKey, ErrVersion, ErrStaleSeq};
+  private static final KvErr[] STORE = {OK, ErrNoKey, ErrVersion, ErrStaleSeq, ErrTooLarge};
 
   /** Whether a committed op can return this (the others are the Clerk's). */
   public boolean isStoreOutcome() {

@@ -39,13 +39,32 @@ public sealed interface KvOp {
     }
   }
 
-  /** Appends {@code value} to the key's value; an absent key is created with it. */
-  record Append(String key, String value, long clientId, long seq) implements KvOp {
+  /**
+   * Appends {@code value} to the key's value; an absent key is created with it. With {@code
+   * maxValueBytes} above 0, an append whose result would be longer than that in UTF-8 changes
+   * nothing and returns ErrTooLarge: the limit travels with the op, so every replica decides alike
+   * whatever its own configuration says.
+   */
+  record Append(String key, String value, long clientId, long seq, int maxValueBytes) implements KvOp {
     public Append {
       Objects.requireNonNull(key, "key");
       Objects.requireNonNull(value, "value");
+      if (maxValueBytes < 0) throw new IllegalArgumentException("negative maxValueBytes");
+    }
+
+    /** Without a limit on the result. */
+    public Append(String key, String value, long clientId, long seq) {
+      this(key, value, clientId, seq, NO_LIMIT);
+    }
+
+    /** This append in session {@code (clientId, seq)}. */
+    public Append inSession(long clientId, long seq) {
+      return new Append(key, value, clientId, seq, maxValueBytes);
     }
   }
+
+  /** An Append's {@code maxValueBytes} that sets no limit. */
+  int NO_LIMIT = 0;
 
   /** Removes the key; with a version, only if the key's version equals it. */
   record Delete(String key, OptionalLong version, long clientId, long seq) implements KvOp {

@@ -84,18 +84,20 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    * From this replica's {@link ShardedKvService}, just before it asks each of the {@code parts}
    * shards for its part of the snapshot at {@code index}: gather them and answer {@code replyTo}.
    */
-  record GatherSnapshot(long index, int parts, ActorRef<Rsm.SnapshotReady> replyTo) implements Command {}
+  record GatherSnapshot(long index, byte[] sessions, int parts, ActorRef<Rsm.SnapshotReady> replyTo) implements Command {}
 
   private record PartReady(KvShard.Part part) implements Command {}
 
   /** A snapshot whose parts are still coming. */
   private static final class Gathering {
     final ActorRef<Rsm.SnapshotReady> replyTo;
+    final byte[] sessions;
     final byte[][] parts;
     int missing; // parts not yet here
 
-    Gathering(ActorRef<Rsm.SnapshotReady> replyTo, int parts) {
+    Gathering(ActorRef<Rsm.SnapshotReady> replyTo, byte[] sessions, int parts) {
       this.replyTo = replyTo;
+      this.sessions = sessions;
       this.parts = new byte[parts][];
       this.missing = parts;
     }
@@ -138,7 +140,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
                 storage,
                 transport,
                 settings.maxRaftState(),
-                new ShardedKvService(shards, ctx.getSelf(), ctx.messageAdapter(KvShard.Part.class, PartReady::new)),
+                new ShardedKvService(shards, settings.maxSessionsPerShard(), ctx.getSelf(), ctx.messageAdapter(KvShard.Part.class, PartReady::new)),
                 settings.admission(),
                 raftStarted),
             "rsm");
@@ -181,7 +183,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   }
 
   private Behavior<Command> onGatherSnapshot(GatherSnapshot g) {
-    gathering.put(g.index(), new Gathering(g.replyTo(), g.parts()));
+    gathering.put(g.index(), new Gathering(g.replyTo(), g.sessions(), g.parts()));
     return this;
   }
 
@@ -193,7 +195,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
     g.parts[part.shard()] = part.state();
     if (g.missing == 0) {
       gathering.remove(part.index());
-      g.replyTo.tell(new Rsm.SnapshotReady(part.index(), KvStateMachine.assembleSnapshot(g.parts)));
+      g.replyTo.tell(new Rsm.SnapshotReady(part.index(), KvStateMachine.assembleSnapshot(g.sessions, g.parts)));
     }
     return this;
   }

@@ -15,14 +15,19 @@ import java.nio.charset.StandardCharsets;
  */
 public final class KvStateMachine implements StateMachine {
   public static final int DEFAULT_SHARDS = 4;
-  static final int SNAPSHOT_VERSION = 1;
+  /** Version 2 added the group's session table; version 1 snapshots still restore. */
+  static final int SNAPSHOT_VERSION = 2;
+  private static final int SNAPSHOT_VERSION_WITHOUT_SESSIONS = 1;
 
   private final KvStore[] shards;
+  private final KvSessions sessions;
 
-  public KvStateMachine(int shards, int maxSessionsPerShard) {
+  /** @param maxSessions client sessions remembered, for the group and in each shard alike */
+  public KvStateMachine(int shards, int maxSessions) {
     if (shards < 1) throw new IllegalArgumentException("need at least one shard");
     this.shards = new KvStore[shards];
-    for (int i = 0; i < shards; i++) this.shards[i] = new KvStore(maxSessionsPerShard);
+    for (int i = 0; i < shards; i++) this.shards[i] = new KvStore(maxSessions);
+    this.sessions = new KvSessions(shards, maxSessions);
   }
 
   public KvStateMachine() {
@@ -51,41 +56,61 @@ public final class KvStateMachine implements StateMachine {
     } catch (KvCodec.MalformedException e) {
       return new byte[0];
     }
-    return KvCodec.encode(shards[shardOf(decoded.key(), shards.length)].apply(decoded));
+    int shard = shardOf(decoded.key(), shards.length);
+    if (KvSessions.inSession(decoded)) {
+      shard = sessions.route(decoded, shard);
+      if (shard == KvSessions.STALE) return KvCodec.encode(KvResult.staleSeq(sessions.latestSeq(decoded.clientId())));
+    }
+    return KvCodec.encode(shards[shard].apply(decoded));
   }
 
   @Override
   public byte[] snapshot() {
     byte[][] parts = new byte[shards.length][];
     for (int i = 0; i < parts.length; i++) parts[i] = shards[i].snapshot();
-    return assembleSnapshot(parts);
+    return assembleSnapshot(sessions.snapshot(), parts);
   }
 
   @Override
   public void restore(byte[] snapshot) {
-    byte[][] parts = splitSnapshot(snapshot, shards.length);
-    for (int i = 0; i < parts.length; i++) shards[i].restore(parts[i]);
+    Snapshot s = Snapshot.parse(snapshot, shards.length);
+    s.restoreSessions(sessions);
+    for (int i = 0; i < shards.length; i++) shards[i].restore(s.parts()[i]);
   }
 
-  /** The per-shard parts of a snapshot in this format, checking it fits {@code shards} shards. */
-  static byte[][] splitSnapshot(byte[] snapshot, int shards) {
-    try {
-      ByteReader r = new ByteReader(snapshot);
-      int version = r.u8();
-      if (version != SNAPSHOT_VERSION) throw new KvCodec.MalformedException("unsupported KV snapshot version " + version);
-      long n = r.varint();
-      if (n != shards) throw new KvCodec.MalformedException("snapshot has " + n + " shards, this node " + shards);
-      byte[][] parts = new byte[shards][];
-      for (int i = 0; i < shards; i++) parts[i] = r.bytes();
-      r.expectEnd();
-      return parts;
-    } catch (CorruptDataException e) {
-      throw new KvCodec.MalformedException("malformed KV snapshot: " + e.getMessage(), e);
+  /**
+   * A snapshot in this format: the group's session table ({@code null} in a version 1 snapshot)
+   * and each shard's part.
+   */
+  record Snapshot(byte[] sessions, byte[][] parts) {
+    /** Splits {@code snapshot}, checking it fits {@code shards} shards. */
+    static Snapshot parse(byte[] snapshot, int shards) {
+      try {
+        ByteReader r = new ByteReader(snapshot);
+        int version = r.u8();
+        if (version != SNAPSHOT_VERSION && version != SNAPSHOT_VERSION_WITHOUT_SESSIONS)
+          throw new KvCodec.MalformedException("unsupported KV snapshot version " + version);
+        byte[] sessions = version == SNAPSHOT_VERSION ? r.bytes() : null;
+        long n = r.varint();
+        if (n != shards) throw new KvCodec.MalformedException("snapshot has " + n + " shards, this node " + shards);
+        byte[][] parts = new byte[shards][];
+        for (int i = 0; i < shards; i++) parts[i] = r.bytes();
+        r.expectEnd();
+        return new Snapshot(sessions, parts);
+      } catch (CorruptDataException e) {
+        throw new KvCodec.MalformedException("malformed KV snapshot: " + e.getMessage(), e);
+      }
+    }
+
+    /** Replaces {@code table} with this snapshot's session table (rebuilt from the parts if it has none). */
+    void restoreSessions(KvSessions table) {
+      if (sessions == null) table.rebuild(parts);
+      else table.restore(sessions);
     }
   }
 
-  static byte[] assembleSnapshot(byte[][] parts) {
-    ByteWriter w = new ByteWriter().u8(SNAPSHOT_VERSION).varint(parts.length);
+  static byte[] assembleSnapshot(byte[] sessions, byte[][] parts) {
+    ByteWriter w = new ByteWriter().u8(SNAPSHOT_VERSION).bytes(sessions).varint(parts.length);
     for (byte[] p : parts) w.bytes(p);
     return w.toByteArray();
   }

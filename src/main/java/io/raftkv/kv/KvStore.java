@@ -69,7 +69,11 @@ public final class KvStore {
       return write(p.key(), p.value(), cur);
     }
     if (op instanceof KvOp.Append a) {
-      return write(a.key(), cur == null ? a.value() : cur.value() + a.value(), cur);
+      String prefix = cur == null ? "" : cur.value();
+      if (a.maxValueBytes() > 0 && KvCodec.utf8Length(prefix) + KvCodec.utf8Length(a.value()) > a.maxValueBytes()) {
+        return KvResult.tooLarge(a.maxValueBytes()); // nothing changes: the value stays as it was
+      }
+      return write(a.key(), prefix + a.value(), cur);
     }
     KvOp.Delete d = (KvOp.Delete) op;
     if (cur == null) return KvResult.noKey();
@@ -110,6 +114,17 @@ public final class KvStore {
       w.varint(r.version());
     }
     return w.toByteArray();
+  }
+
+  /** Calls {@code each} with every session's client and seq in a {@link #snapshot}, oldest first. */
+  static void forEachSession(byte[] snapshot, SessionConsumer each) {
+    KvStore store = new KvStore(Integer.MAX_VALUE);
+    store.restore(snapshot);
+    for (Map.Entry<Long, Session> e : store.sessions.entrySet()) each.accept(e.getKey(), e.getValue().seq());
+  }
+
+  interface SessionConsumer {
+    void accept(long client, long seq);
   }
 
   /** Replaces the whole state with a {@link #snapshot}; on malformed input nothing changes. */

@@ -17,47 +17,75 @@ public final class ShardedKvService implements ReplicatedService {
   private final List<ActorRef<KvShard.Command>> shards;
   private final ActorRef<KvServer.Command> gatherer;
   private final ActorRef<KvShard.Part> parts;
+  /** The group's sessions: this service runs on the RSM's applier, one committed op at a time. */
+  private final KvSessions sessions;
 
   /**
    * @param gatherer the KvServer that gathers snapshot parts
    * @param parts where the shards send their parts: {@code gatherer}'s adapter
    */
   ShardedKvService(
-      List<ActorRef<KvShard.Command>> shards, ActorRef<KvServer.Command> gatherer, ActorRef<KvShard.Part> parts) {
+      List<ActorRef<KvShard.Command>> shards,
+      int maxSessions,
+      ActorRef<KvServer.Command> gatherer,
+      ActorRef<KvShard.Part> parts) {
     this.shards = List.copyOf(shards);
+    this.sessions = new KvSessions(shards.size(), maxSessions);
     this.gatherer = gatherer;
     this.parts = parts;
   }
 
   @Override
   public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
-    KvOp decoded;
-    try {
-      decoded = KvCodec.decodeOp(op);
-    } catch (KvCodec.MalformedException e) {
+    KvOp decoded = decodeOrNull(op);
+    if (decoded == null) {
       // Every replica rejects the same bytes the same way: the op has no effect anywhere.
       replyTo.tell(new Rsm.Result.Ok(index, new byte[0]));
       return;
     }
-    shards.get(KvStateMachine.shardOf(decoded.key(), shards.size())).tell(new KvShard.Apply(decoded, index, replyTo));
+    int shard = KvStateMachine.shardOf(decoded.key(), shards.size());
+    if (KvSessions.inSession(decoded)) {
+      shard = sessions.route(decoded, shard);
+      if (shard == KvSessions.STALE) {
+        replyTo.tell(new Rsm.Result.Ok(index, KvCodec.encode(KvResult.staleSeq(sessions.latestSeq(decoded.clientId())))));
+        return;
+      }
+    }
+    shards.get(shard).tell(new KvShard.Apply(decoded, index, replyTo));
   }
 
   /** A Get, served by its shard after every op dispatched before it. */
   @Override
   public void query(long readPoint, byte[] op, Rsm.ReplyTo replyTo) {
-    apply(readPoint, op, replyTo);
+    KvOp decoded = decodeOrNull(op);
+    if (!(decoded instanceof KvOp.Get)) {
+      // A query is not in the log, so it must not change anything: anything but a Get is refused
+      // like malformed bytes.
+      replyTo.tell(new Rsm.Result.Ok(readPoint, new byte[0]));
+      return;
+    }
+    shards.get(KvStateMachine.shardOf(decoded.key(), shards.size())).tell(new KvShard.Apply(decoded, readPoint, replyTo));
+  }
+
+  private static KvOp decodeOrNull(byte[] op) {
+    try {
+      return KvCodec.decodeOp(op);
+    } catch (KvCodec.MalformedException e) {
+      return null;
+    }
   }
 
   @Override
   public void snapshot(long index, ActorRef<Rsm.SnapshotReady> replyTo) {
     // told before any shard can answer, so the gatherer expects the parts when they come
-    gatherer.tell(new KvServer.GatherSnapshot(index, shards.size(), replyTo));
+    gatherer.tell(new KvServer.GatherSnapshot(index, sessions.snapshot(), shards.size(), replyTo));
     for (int i = 0; i < shards.size(); i++) shards.get(i).tell(new KvShard.SnapshotPart(index, i, parts));
   }
 
   @Override
   public void restore(byte[] snapshot) {
-    byte[][] parts = KvStateMachine.splitSnapshot(snapshot, shards.size());
-    for (int i = 0; i < parts.length; i++) shards.get(i).tell(new KvShard.Restore(parts[i]));
+    KvStateMachine.Snapshot s = KvStateMachine.Snapshot.parse(snapshot, shards.size());
+    s.restoreSessions(sessions);
+    for (int i = 0; i < shards.size(); i++) shards.get(i).tell(new KvShard.Restore(s.parts()[i]));
   }
 }

@@ -104,6 +104,14 @@ public final class HttpApi {
       return new Limits(DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES);
     }
 
+    /**
+     * The largest message a request of these limits puts on the wire between nodes: the op or its
+     * answer with the longest key and value, plus room for the envelope (actor paths, tags).
+     */
+    public long largestMessageBytes() {
+      return (long) maxKeyBytes + maxValueBytes + 16 * 1024;
+    }
+
     /** The largest body any valid request can have: a maximal value, each byte escaped as \\u00XX. */
     long maxBodyBytes() {
       return 6L * maxValueBytes + 4096;

@@ -49,6 +49,11 @@ final class HttpOutcomes {
                 .put("seq", r.version());
         yield new Outcome(Metrics.Outcome.STALE_SEQ, json(StatusCodes.CONFLICT, body));
       }
+      case ErrTooLarge ->
+          // the Result's version field carries the value limit here; the store changed nothing
+          new Outcome(
+              Metrics.Outcome.TOO_LARGE,
+              error(StatusCodes.CONTENT_TOO_LARGE, "TooLarge", "the value would be longer than " + r.version() + " bytes"));
       case Busy -> new Outcome(Metrics.Outcome.BUSY, error(StatusCodes.SERVICE_UNAVAILABLE, "Busy", null));
       // a read that got no answer changed nothing, so it is merely unavailable; a write may have
       // happened, and the client must be told so

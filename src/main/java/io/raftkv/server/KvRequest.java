@@ -21,7 +21,7 @@ record KvRequest(Metrics.Op kind, KvOp op) {
   /** The op as a write of session {@code (clientId, seq)}. */
   KvOp withSession(long clientId, long seq) {
     if (op instanceof KvOp.Put p) return new KvOp.Put(p.key(), p.value(), p.version(), clientId, seq);
-    if (op instanceof KvOp.Append a) return new KvOp.Append(a.key(), a.value(), clientId, seq);
+    if (op instanceof KvOp.Append a) return a.inSession(clientId, seq);
     if (op instanceof KvOp.Delete d) return new KvOp.Delete(d.key(), d.version(), clientId, seq);
     throw new IllegalStateException("a read has no session: " + op);
   }

@@ -143,7 +143,9 @@ public final class NodeServer implements AutoCloseable {
         seeds.add(s.members().get(i).seedAddress());
         paths.add(nodePath(s.members().get(i), i));
       }
-      system = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, NodeConfig.cluster(s.self().host(), s.self().port(), seeds));
+      Config clusterConfig = NodeConfig.cluster(s.self().host(), s.self().port(), seeds);
+      checkLimitsFitFrames(s.limits(), clusterConfig);
+      system = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, clusterConfig);
       long tSystem = System.nanoTime();
       try {
         storage = opening.join();
@@ -194,6 +196,22 @@ public final class NodeServer implements AutoCloseable {
         throw new IllegalStateException("node " + s.id() + " cannot use " + s.dataDir() + ": " + u.getCause().getMessage(), u.getCause());
       }
       throw new IllegalStateException("node " + s.id() + " failed to start: " + e.getMessage(), e);
+    }
+  }
+
+  static final String FRAME_SIZE_PATH = "pekko.remote.artery.advanced.maximum-frame-size";
+
+  /**
+   * Refuses limits under which a request or its answer could not cross between nodes: a follower
+   * forwards each op to the leader, and a Get's answer comes back, in one Artery message (Raft's own
+   * traffic is chunked, whatever the size).
+   */
+  static void checkLimitsFitFrames(HttpApi.Limits limits, Config config) {
+    long frame = config.getBytes(FRAME_SIZE_PATH);
+    if (limits.largestMessageBytes() > frame) {
+      throw new IllegalArgumentException(
+          "a " + limits.maxValueBytes() + "-byte value with a " + limits.maxKeyBytes() + "-byte key needs Artery frames of "
+              + limits.largestMessageBytes() + " bytes; " + FRAME_SIZE_PATH + " is " + frame);
     }
   }
 

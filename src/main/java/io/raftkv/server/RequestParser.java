@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -113,7 +114,7 @@ final class RequestParser {
   private KvOp kvOp(Metrics.Op kind, String key, Map<String, List<String>> query, byte[] body) {
     if (key.isEmpty()) throw bad("empty key");
     checkText("key", key);
-    if (utf8Length(key) > limits.maxKeyBytes()) {
+    if (KvCodec.utf8Length(key) > limits.maxKeyBytes()) {
       throw new Refusal(ClientError.tooLarge("key is longer than " + limits.maxKeyBytes() + " bytes"));
     }
     Map<String, String> params = single(query);
@@ -142,7 +143,7 @@ final class RequestParser {
         long[] session = session(client, seq);
         return kind == Metrics.Op.PUT
             ? new KvOp.Put(key, value, version, session[0], session[1])
-            : new KvOp.Append(key, value, session[0], session[1]);
+            : new KvOp.Append(key, value, session[0], session[1], limits.maxValueBytes());
       }
       default -> throw new AssertionError(kind);
     }
@@ -168,7 +169,7 @@ final class RequestParser {
     if (!value.isTextual()) throw bad("\"value\" must be a string");
     String v = value.textValue();
     checkText("value", v);
-    if (utf8Length(v) > limits.maxValueBytes()) {
+    if (KvCodec.utf8Length(v) > limits.maxValueBytes()) {
       throw new Refusal(ClientError.tooLarge("value is longer than " + limits.maxValueBytes() + " bytes"));
     }
     return v;
@@ -258,21 +259,6 @@ final class RequestParser {
         throw bad(what + " is not valid Unicode (unpaired surrogate)");
       }
     }
-  }
-
-  /** The length of {@code s} in UTF-8, without encoding it (a value may be a megabyte). */
-  static long utf8Length(String s) {
-    long n = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) n += 1;
-      else if (c < 0x800) n += 2;
-      else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else n += 3;
-    }
-    return n;
   }
 
   private static Refusal bad(String message) {

@@ -90,6 +90,15 @@ class KvServerTest {
         "the follower reads what the leader does");
     Rsm.Result writeAtFollower = call.call(follower, KvOp.put("other", "v", 0)).toCompletableFuture().join();
     assertEquals(new Rsm.Result.WrongLeader(leader), writeAtFollower);
+    // a session is exactly-once across shards: its seq, retried for a key of another shard, is
+    // answered without executing there
+    String[] keys = KvStateMachineTest.keysInTwoShards(KvStateMachine.DEFAULT_SHARDS);
+    Rsm.Result first = call.call(leader, new KvOp.Append(keys[0], "once", 4242, 1)).toCompletableFuture().join();
+    Rsm.Result retried = call.call(leader, new KvOp.Append(keys[1], "once", 4242, 1)).toCompletableFuture().join();
+    assertEquals(KvCodec.decodeResult(((Rsm.Result.Ok) first).value()), KvCodec.decodeResult(((Rsm.Result.Ok) retried).value()));
+    assertEquals(KvErr.ErrNoKey, clerk.getSync(keys[1]).err());
+    Rsm.Result stale = call.call(leader, new KvOp.Append(keys[1], "older", 4242, 0)).toCompletableFuture().join();
+    assertEquals(KvResult.staleSeq(1), KvCodec.decodeResult(((Rsm.Result.Ok) stale).value()));
     // the sharded service's snapshot is in the synchronous state machine's format
     KvStateMachine reference = new KvStateMachine();
     reference.restore(storages[0].readSnapshot());

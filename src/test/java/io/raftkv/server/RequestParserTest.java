@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import io.raftkv.server.Metrics.Op;
 import io.raftkv.server.RequestParser.Accepted;
@@ -78,7 +79,7 @@ class RequestParserTest {
   }
 
   static KvOp a(String key, String value, long client, long seq) {
-    return new KvOp.Append(key, value, client, seq);
+    return new KvOp.Append(key, value, client, seq, LIMITS.maxValueBytes());
   }
 
   static KvOp d(String key, OptionalLong version, long client, long seq) {
@@ -315,7 +316,7 @@ class RequestParserTest {
     table.put("\uD83D\uDE00", 4L);
     table.put("\uD800", 3L); // refused before it is measured; counted as the 3 bytes of a BMP char
     table.put(VALUE_AT_LIMIT, 1024L);
-    table.forEach((s, n) -> assertEquals(n, RequestParser.utf8Length(s), s));
+    table.forEach((s, n) -> assertEquals(n, KvCodec.utf8Length(s), s));
   }
 
   @Test
