@@ -56,17 +56,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   public sealed interface Command {}
 
   /** Proposes {@code command}; the answer comes at once, before anything is committed. */
-  public record Start(byte[] command, ActorRef<StartResult> replyTo) implements Command {}
-
-  /**
-   * Where the command will be committed, if it ever is. {@code leader} is the peer this one
-   * believes leads (itself when {@code isLeader}), or -1 when it knows none: a hint for clients.
-   */
-  public record StartResult(long index, long term, boolean isLeader, int leader) {
-    public StartResult(long index, long term, boolean isLeader) {
-      this(index, term, isLeader, -1);
-    }
-  }
+  public record Start(byte[] command, ActorRef<Proposal> replyTo) implements Command {}
 
   /**
    * Hands leadership to peer {@code to} (-1: the most up-to-date follower) by Raft's leadership
@@ -244,11 +234,9 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private Behavior<Command> onStart(Start s) {
-    RaftCore.Proposal p = core.propose(s.command());
     // The answer goes out before the entry can be applied, so a caller that sends Start and
     // receives applies in the same mailbox always learns the index first.
-    int hint = core.leadTransferee() != -1 ? core.leadTransferee() : core.leader();
-    s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader(), hint));
+    s.replyTo().tell(core.propose(s.command()));
     return process();
   }
 

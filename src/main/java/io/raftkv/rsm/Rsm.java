@@ -5,6 +5,7 @@ import io.raftkv.codec.ByteWriter;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.PersistentState;
+import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Snapshot;
@@ -141,7 +142,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   private record Applied(ApplyMsg msg) implements Command {}
 
-  private record Started(RaftPeer.StartResult result) implements Command {}
+  private record Started(Proposal result) implements Command {}
 
   /**
    * The service's state at {@code index}: its answer to {@link ReplicatedService#snapshot}. Only
@@ -253,7 +254,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private final int maxRaftState;
   private final ReplicatedService sm;
   private final ActorRef<RaftPeer.Command> raft;
-  private final ActorRef<RaftPeer.StartResult> startAdapter;
+  private final ActorRef<Proposal> startAdapter;
   private final ActorRef<RaftPeer.State> snapshotTakenAdapter;
   /** Submits in flight, and admission control over them. */
   private final Proposals<ReplyTo> proposals;
@@ -289,7 +290,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       lastSnapshot = snap.index();
     }
     ActorRef<ApplyMsg> applyTo = ctx.messageAdapter(ApplyMsg.class, Applied::new);
-    this.startAdapter = ctx.messageAdapter(RaftPeer.StartResult.class, Started::new);
+    this.startAdapter = ctx.messageAdapter(Proposal.class, Started::new);
     this.snapshotTakenAdapter = ctx.messageAdapter(RaftPeer.State.class, SnapshotTaken::new);
     this.raft = ctx.spawn(RaftPeer.create(settings, storage, loaded, transport, applyTo), "raft");
     ctx.watch(raft);
@@ -361,13 +362,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   }
 
   private Behavior<Command> onStarted(Started s) {
-    Proposals.Proposal<ReplyTo> p = proposals.started();
+    Proposals.Pending<ReplyTo> p = proposals.started();
     if (p == null) return this;
-    RaftPeer.StartResult r = s.result();
+    Proposal r = s.result();
     if (!r.isLeader()) {
       p.replyTo().tell(new Result.WrongLeader(r.leader()));
     } else {
-      Proposals.Proposal<ReplyTo> old = proposals.accepted(p, r.index(), r.term());
+      Proposals.Pending<ReplyTo> old = proposals.accepted(p, r.index(), r.term());
       if (old != null) old.replyTo().tell(Result.WrongLeader.UNKNOWN); // index reused by a later term
     }
     return this;
@@ -402,7 +403,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     if (c.index() <= lastApplied) return; // covered by a snapshot already restored
     if (c.command().length == 0) { // the no-op a new leader appends to serve reads
       lastApplied = c.index();
-      Proposals.Proposal<ReplyTo> p = proposals.applied(c.index());
+      Proposals.Pending<ReplyTo> p = proposals.applied(c.index());
       if (p != null) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
       return;
     }
@@ -412,7 +413,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     byte[] op = r.bytes();
     long index = c.index();
     lastApplied = index;
-    Proposals.Proposal<ReplyTo> p = proposals.applied(index);
+    Proposals.Pending<ReplyTo> p = proposals.applied(index);
     if (p != null && opIncarnation == incarnation && opId == p.id()) {
       sm.apply(index, op, p.replyTo());
     } else {
@@ -437,8 +438,8 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return this;
   }
 
-  private void giveUp(LongPredicate where, Predicate<Proposals.Proposal<ReplyTo>> which) {
-    for (Proposals.Proposal<ReplyTo> p : proposals.giveUp(where, which)) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
+  private void giveUp(LongPredicate where, Predicate<Proposals.Pending<ReplyTo>> which) {
+    for (Proposals.Pending<ReplyTo> p : proposals.giveUp(where, which)) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
   }
 
   private Behavior<Command> onGetRaft(GetRaft g) {
@@ -454,7 +455,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private Behavior<Command> onRaftStopped() {
     if (stopped) return Behaviors.stopped();
     stopped = true;
-    for (Proposals.Proposal<ReplyTo> p : proposals.drain()) p.replyTo().tell(Result.Stopped.INSTANCE);
+    for (Proposals.Pending<ReplyTo> p : proposals.drain()) p.replyTo().tell(Result.Stopped.INSTANCE);
     for (PendingRead r : reads.drain()) r.replyTo().tell(Result.Stopped.INSTANCE);
     return Behaviors.stopped();
   }

@@ -108,9 +108,9 @@ class RaftPeerFileStorageTest {
   }
 
   private long propose(int leader, int c) {
-    TestProbe<RaftPeer.StartResult> started = testKit.createTestProbe();
+    TestProbe<Proposal> started = testKit.createTestProbe();
     peers.get(leader).tell(new RaftPeer.Start(("cmd" + c).getBytes(StandardCharsets.UTF_8), started.getRef()));
-    RaftPeer.StartResult r = started.receiveMessage();
+    Proposal r = started.receiveMessage();
     assertTrue(r.isLeader(), "n" + leader + " lost the leadership");
     return r.index();
   }
