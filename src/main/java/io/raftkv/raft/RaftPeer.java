@@ -109,7 +109,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   public record Inbound(int from, RaftMessage message) implements Command {}
 
   /** Stops the peer; {@code applyTo} receives {@link ApplyMsg.Stopped}. */
-  public enum Kill implements Command {
+  public enum Stop implements Command {
     INSTANCE
   }
 
@@ -213,7 +213,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(TransferLeader.class, this::onTransferLeader)
         .onMessage(Persisted.class, this::onPersisted)
         .onMessage(PersistFailed.class, f -> persistFailed(f.seq(), f.cause()))
-        .onMessage(Kill.class, k -> Behaviors.stopped()) // persists in flight: their effects are dropped
+        .onMessage(Stop.class, s -> Behaviors.stopped()) // persists in flight: their effects are dropped
         .onSignal(PostStop.class, s -> onStop())
         .build();
   }

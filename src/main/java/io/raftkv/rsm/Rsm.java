@@ -136,7 +136,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   public record ToRaft(RaftPeer.Command command) implements Command {}
 
   /** Stops Raft (and with it this RSM); waiting asks complete with {@link Result.Stopped}. */
-  public enum Kill implements Command {
+  public enum Stop implements Command {
     INSTANCE
   }
 
@@ -314,7 +314,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
           raft.tell(t.command());
           return this;
         })
-        .onMessage(Kill.class, this::onKill)
+        .onMessage(Stop.class, this::onStop)
         .onSignal(Terminated.class, t -> onRaftStopped())
         .build();
   }
@@ -447,8 +447,8 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return this;
   }
 
-  private Behavior<Command> onKill(Kill k) {
-    raft.tell(RaftPeer.Kill.INSTANCE);
+  private Behavior<Command> onStop(Stop s) {
+    raft.tell(RaftPeer.Stop.INSTANCE);
     return this;
   }
 

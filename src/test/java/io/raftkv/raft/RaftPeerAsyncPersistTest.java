@@ -174,7 +174,7 @@ class RaftPeerAsyncPersistTest {
     becomeSoleLeader(peer, storage, out);
 
     assertEquals(new Proposal(1, 1, true, 0), start(peer, "c1"));
-    peer.tell(RaftPeer.Kill.INSTANCE);
+    peer.tell(RaftPeer.Stop.INSTANCE);
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage());
     out.expectTerminated(peer);
     storage.complete(2);

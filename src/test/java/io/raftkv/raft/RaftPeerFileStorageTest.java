@@ -100,7 +100,7 @@ class RaftPeerFileStorageTest {
       connected[i] = false;
     }
     ActorRef<RaftPeer.Command> p = peers.getAndSet(i, null);
-    p.tell(RaftPeer.Kill.INSTANCE);
+    p.tell(RaftPeer.Stop.INSTANCE);
     applied[i].fishForMessage(
         Duration.ofSeconds(10),
         m -> m == ApplyMsg.Stopped.INSTANCE ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());

@@ -292,7 +292,7 @@ public final class RaftTestCluster implements AutoCloseable {
       if (!inc.alive) return;
       inc.alive = false;
     }
-    inc.raft.tell(RaftPeer.Kill.INSTANCE);
+    inc.raft.tell(RaftPeer.Stop.INSTANCE);
     inc.killed.complete(DEAD);
   }
 

@@ -28,7 +28,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * mode.
  *
  * <p>It speaks the part of {@link KvServer}'s protocol the lab uses ({@link KvServer.Request},
- * {@link KvServer.GetRsm}, {@link KvServer.Kill}), so {@link KvLabCluster} drives it exactly as it
+ * {@link KvServer.GetRsm}, {@link KvServer.Stop}), so {@link KvLabCluster} drives it exactly as it
  * drives a KvServer; writes take KvServer's path (an {@link Rsm.Submit} answered by the RSM). It
  * takes no snapshots (the detection test runs without them), which keeps it free of KvServer's
  * snapshot gathering.
@@ -88,8 +88,8 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
           g.replyTo().tell(rsm);
           return this;
         })
-        .onMessage(KvServer.Kill.class, k -> {
-          rsm.tell(Rsm.Kill.INSTANCE);
+        .onMessage(KvServer.Stop.class, s -> {
+          rsm.tell(Rsm.Stop.INSTANCE);
           return this;
         })
         .onSignal(Terminated.class, t -> Behaviors.stopped())

@@ -331,7 +331,7 @@ class SimNetworkTest {
     SimNetwork.Stats s = AskPattern.<SimNetwork.Command, SimNetwork.Stats>ask(rnet, SimNetwork.GetStats::new, Duration.ofSeconds(5), testKit.scheduler())
         .toCompletableFuture().join();
     assertTrue(s.rpcs() > 0 && s.bytes() > 0);
-    for (ActorRef<RaftPeer.Command> p : peers) p.tell(RaftPeer.Kill.INSTANCE);
+    for (ActorRef<RaftPeer.Command> p : peers) p.tell(RaftPeer.Stop.INSTANCE);
   }
 
   static boolean completesWithin(CompletableFuture<?> f, long ms) {
