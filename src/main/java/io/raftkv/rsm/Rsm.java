@@ -199,7 +199,6 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   /** A read waiting for its read point. */
   private record PendingRead(byte[] op, ReplyTo replyTo) {}
 
-
   public static Behavior<Command> create(
       RaftPeer.Settings settings,
       RaftStorage storage,
@@ -216,23 +215,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       PeerTransport transport,
       int maxRaftState,
       ReplicatedService service) {
-    return create(settings, storage, transport, maxRaftState, service, Admission.unbounded());
-  }
-
-  public static Behavior<Command> create(
-      RaftPeer.Settings settings,
-      RaftStorage storage,
-      PeerTransport transport,
-      int maxRaftState,
-      ReplicatedService service,
-      Admission admission) {
-    return create(settings, storage, transport, maxRaftState, service, admission, null);
+    return create(settings, storage, transport, maxRaftState, service, Admission.unbounded(), null);
   }
 
   /**
-   * As above; {@code raftStarted} (may be null) is told the Raft peer's ref once, as the RSM spawns
-   * it ({@link RaftStarted}): the owner that must wire the peer to something of its own (a node's transport inbox) learns
-   * it by construction, with no ask.
+   * {@code raftStarted} (may be null) is told the Raft peer's ref once, as the RSM spawns it
+   * ({@link RaftStarted}): the owner that must wire the peer to something of its own (a node's
+   * transport inbox) learns it by construction, with no ask.
    */
   public static Behavior<Command> create(
       RaftPeer.Settings settings,

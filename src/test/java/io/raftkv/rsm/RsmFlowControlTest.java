@@ -186,7 +186,7 @@ class RsmFlowControlTest {
     ActorRef<Rsm.Command> rsm =
         testKit.spawn(
             Rsm.create(
-                RaftPeer.Settings.of(0, 1), storage, e -> {}, -1, ReplicatedService.of(sm), new Rsm.Admission(5, 1000)));
+                RaftPeer.Settings.of(0, 1), storage, e -> {}, -1, ReplicatedService.of(sm), new Rsm.Admission(5, 1000), null));
     awaitLeader(rsm);
 
     // a disk that does not keep up: nothing commits, so proposals stay in flight

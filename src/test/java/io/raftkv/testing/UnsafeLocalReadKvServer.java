@@ -71,7 +71,7 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
         };
     this.rsm =
         ctx.spawn(
-            Rsm.create(settings.raft(), storage, transport, settings.maxRaftState(), service, settings.admission()),
+            Rsm.create(settings.raft(), storage, transport, settings.maxRaftState(), service, settings.admission(), null),
             "rsm");
     ctx.watch(rsm);
   }
