@@ -1,6 +1,7 @@
 package io.raftkv.kv;
 
 import io.raftkv.rsm.ReplicatedService;
+import io.raftkv.rsm.ReplyTo;
 import io.raftkv.rsm.Rsm;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -30,7 +31,7 @@ public final class ShardedKvService implements ReplicatedService {
   }
 
   @Override
-  public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+  public void apply(long index, byte[] op, ReplyTo replyTo) {
     KvOp decoded;
     try {
       decoded = KvCodec.decodeOp(op);
@@ -44,7 +45,7 @@ public final class ShardedKvService implements ReplicatedService {
 
   /** A Get, served by its shard after every op dispatched before it. */
   @Override
-  public void query(long readPoint, byte[] op, Rsm.ReplyTo replyTo) {
+  public void query(long readPoint, byte[] op, ReplyTo replyTo) {
     apply(readPoint, op, replyTo);
   }
 

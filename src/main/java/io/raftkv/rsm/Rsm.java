@@ -153,49 +153,6 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   /** Raft has handled every TakeSnapshot sent before the GetState this answers. */
   private record SnapshotTaken(RaftPeer.State state) implements Command {}
 
-  /**
-   * Where a request's result goes: the {@code replyTo} of a {@link Submit} or {@link Read}, the
-   * tagged one of a {@link Request}, or nobody (an op this replica did not propose). A value the
-   * RSM hands to its {@link ReplicatedService} with each op, so whichever actor computes the
-   * result answers the requester itself: no hop back through the RSM.
-   */
-  public sealed interface ReplyTo {
-    /** Tells the requester {@code result}; safe from any actor or thread. */
-    void tell(Result result);
-
-    static ReplyTo of(ActorRef<Result> replyTo) {
-      return new Plain(replyTo);
-    }
-
-    static ReplyTo of(Request request) {
-      return new Tagged(request.tag(), request.replyTo());
-    }
-
-    /** The reply-to of a {@link Submit} or {@link Read}. */
-    record Plain(ActorRef<Result> ref) implements ReplyTo {
-      @Override
-      public void tell(Result result) {
-        ref.tell(result);
-      }
-    }
-
-    /** The reply-to of a {@link Request}: the result goes as an {@link Answer} with the tag. */
-    record Tagged(long tag, ActorRef<Answer> ref) implements ReplyTo {
-      @Override
-      public void tell(Result result) {
-        ref.tell(new Answer(tag, result));
-      }
-    }
-
-    /** No one waits for this op's result. */
-    enum Nobody implements ReplyTo {
-      INSTANCE;
-
-      @Override
-      public void tell(Result result) {}
-    }
-  }
-
   /** A read waiting for its read point. */
   private record PendingRead(byte[] op, ReplyTo replyTo) {}
 

@@ -40,7 +40,7 @@ class RsmFlowControlTest {
     final AtomicInteger requested = new AtomicInteger();
 
     @Override
-    public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+    public void apply(long index, byte[] op, ReplyTo replyTo) {
       applied.incrementAndGet();
       replyTo.tell(new Rsm.Result.Ok(index, new byte[0]));
     }

@@ -8,6 +8,7 @@ import io.raftkv.kv.KvStateMachine;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.ReplicatedService;
+import io.raftkv.rsm.ReplyTo;
 import io.raftkv.rsm.Rsm;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,7 +55,7 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
     ReplicatedService service =
         new ReplicatedService() {
           @Override
-          public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+          public void apply(long index, byte[] op, ReplyTo replyTo) {
             KvOp decoded = KvCodec.decodeOp(op); // the lab's Clerk sends only valid ops
             shardOf(decoded).tell(new KvShard.Apply(decoded, index, replyTo));
           }
@@ -100,7 +101,7 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
     if (r.op() instanceof KvOp.Get) {
       // The broken part: this replica's state as it is now, whoever leads and whatever has
       // committed elsewhere since.
-      shardOf(r.op()).tell(new KvShard.Apply(r.op(), 0, Rsm.ReplyTo.of(r.replyTo())));
+      shardOf(r.op()).tell(new KvShard.Apply(r.op(), 0, ReplyTo.of(r.replyTo())));
     } else {
       rsm.tell(new Rsm.Submit(KvCodec.encode(r.op()), r.replyTo()));
     }
