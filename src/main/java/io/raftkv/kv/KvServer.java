@@ -76,7 +76,7 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
   public record ToRaft(RaftPeer.Command command) implements Command {}
 
   /** Stops this replica: Raft first, then everything else. */
-  public enum Kill implements Command {
+  public enum Stop implements Command {
     INSTANCE
   }
 
@@ -162,8 +162,8 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
           rsm.tell(new Rsm.ToRaft(t.command()));
           return this;
         })
-        .onMessage(Kill.class, k -> {
-          rsm.tell(Rsm.Kill.INSTANCE);
+        .onMessage(Stop.class, s -> {
+          rsm.tell(Rsm.Stop.INSTANCE);
           return this;
         })
         .onSignal(Terminated.class, t -> Behaviors.stopped())

@@ -1,5 +1,6 @@
 package io.raftkv.kv;
 
+import io.raftkv.rsm.ReplyTo;
 import io.raftkv.rsm.Rsm;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -20,7 +21,7 @@ public final class KvShard {
    * Apply one committed op and answer {@code replyTo} with {@link Rsm.Result.Ok} ({@code index},
    * the {@link KvCodec} bytes of what it returned).
    */
-  public record Apply(KvOp op, long index, Rsm.ReplyTo replyTo) implements Command {}
+  public record Apply(KvOp op, long index, ReplyTo replyTo) implements Command {}
 
   /**
    * Answer {@code replyTo} with a {@link Part}: this shard's state, covering every op dispatched
@@ -44,7 +45,7 @@ public final class KvShard {
                   a -> {
                     KvResult result = store.apply(a.op());
                     // on a follower no one waits: no need to encode
-                    if (a.replyTo() != Rsm.ReplyTo.Nobody.INSTANCE) {
+                    if (a.replyTo() != ReplyTo.Nobody.INSTANCE) {
                       a.replyTo().tell(new Rsm.Result.Ok(a.index(), KvCodec.encode(result)));
                     }
                     return Behaviors.same();

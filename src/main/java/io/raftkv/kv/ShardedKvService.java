@@ -1,6 +1,7 @@
 package io.raftkv.kv;
 
 import io.raftkv.rsm.ReplicatedService;
+import io.raftkv.rsm.ReplyTo;
 import io.raftkv.rsm.Rsm;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -36,7 +37,7 @@ public final class ShardedKvService implements ReplicatedService {
   }
 
   @Override
-  public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+  public void apply(long index, byte[] op, ReplyTo replyTo) {
     KvOp decoded = decodeOrNull(op);
     if (decoded == null) {
       // Every replica rejects the same bytes the same way: the op has no effect anywhere.
@@ -56,7 +57,7 @@ public final class ShardedKvService implements ReplicatedService {
 
   /** A Get, served by its shard after every op dispatched before it. */
   @Override
-  public void query(long readPoint, byte[] op, Rsm.ReplyTo replyTo) {
+  public void query(long readPoint, byte[] op, ReplyTo replyTo) {
     KvOp decoded = decodeOrNull(op);
     if (!(decoded instanceof KvOp.Get)) {
       // A query is not in the log, so it must not change anything: anything but a Get is refused

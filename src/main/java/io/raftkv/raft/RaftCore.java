@@ -93,9 +93,6 @@ public class RaftCore {
   private final List<Envelope> pendingMessages = new ArrayList<>();
   private final List<ApplyMsg> pendingApplies = new ArrayList<>();
 
-  /** The result of {@link #propose}: where the command will be committed, if it ever is. */
-  public record Proposal(long index, long term, boolean isLeader) {}
-
   /** What {@link #transferLeadership} did. */
   public enum Transfer {
     /** Under way (or already was, to the same peer): the target campaigns once it is up to date. */
@@ -179,8 +176,9 @@ public class RaftCore {
    * drops proposals: the target must catch up with a log that stops growing); returns at once.
    */
   public Proposal propose(byte[] command) {
-    if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false);
-    return new Proposal(appendEntry(command), term, true);
+    int hint = leadTransferee != -1 ? leadTransferee : leader; // during a transfer: the leader to be
+    if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false, hint);
+    return new Proposal(appendEntry(command), term, true, hint);
   }
 
   /**

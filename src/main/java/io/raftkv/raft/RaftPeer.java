@@ -56,17 +56,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   public sealed interface Command {}
 
   /** Proposes {@code command}; the answer comes at once, before anything is committed. */
-  public record Start(byte[] command, ActorRef<StartResult> replyTo) implements Command {}
-
-  /**
-   * Where the command will be committed, if it ever is. {@code leader} is the peer this one
-   * believes leads (itself when {@code isLeader}), or -1 when it knows none: a hint for clients.
-   */
-  public record StartResult(long index, long term, boolean isLeader, int leader) {
-    public StartResult(long index, long term, boolean isLeader) {
-      this(index, term, isLeader, -1);
-    }
-  }
+  public record Start(byte[] command, ActorRef<Proposal> replyTo) implements Command {}
 
   /**
    * Hands leadership to peer {@code to} (-1: the most up-to-date follower) by Raft's leadership
@@ -119,7 +109,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   public record Inbound(int from, RaftMessage message) implements Command {}
 
   /** Stops the peer; {@code applyTo} receives {@link ApplyMsg.Stopped}. */
-  public enum Kill implements Command {
+  public enum Stop implements Command {
     INSTANCE
   }
 
@@ -223,7 +213,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(TransferLeader.class, this::onTransferLeader)
         .onMessage(Persisted.class, this::onPersisted)
         .onMessage(PersistFailed.class, f -> persistFailed(f.seq(), f.cause()))
-        .onMessage(Kill.class, k -> Behaviors.stopped()) // persists in flight: their effects are dropped
+        .onMessage(Stop.class, s -> Behaviors.stopped()) // persists in flight: their effects are dropped
         .onSignal(PostStop.class, s -> onStop())
         .build();
   }
@@ -244,11 +234,9 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private Behavior<Command> onStart(Start s) {
-    RaftCore.Proposal p = core.propose(s.command());
     // The answer goes out before the entry can be applied, so a caller that sends Start and
     // receives applies in the same mailbox always learns the index first.
-    int hint = core.leadTransferee() != -1 ? core.leadTransferee() : core.leader();
-    s.replyTo().tell(new StartResult(p.index(), p.term(), p.isLeader(), hint));
+    s.replyTo().tell(core.propose(s.command()));
     return process();
   }
 

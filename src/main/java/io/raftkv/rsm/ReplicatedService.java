@@ -33,14 +33,14 @@ public interface ReplicatedService {
    * Applies the op committed at {@code index} and answers {@code replyTo} with {@link
    * Rsm.Result.Ok} ({@code index} and the op's result).
    */
-  void apply(long index, byte[] op, Rsm.ReplyTo replyTo);
+  void apply(long index, byte[] op, ReplyTo replyTo);
 
   /**
    * Runs the read-only {@code op} against the state after every op applied so far and answers
    * {@code replyTo} with {@link Rsm.Result.Ok} ({@code readPoint} and the op's result). Only
    * services that offer linearizable reads ({@link Rsm.Read}) implement it.
    */
-  default void query(long readPoint, byte[] op, Rsm.ReplyTo replyTo) {
+  default void query(long readPoint, byte[] op, ReplyTo replyTo) {
     throw new UnsupportedOperationException("this service takes no reads outside the log");
   }
 
@@ -57,7 +57,7 @@ public interface ReplicatedService {
   static ReplicatedService of(StateMachine sm) {
     return new ReplicatedService() {
       @Override
-      public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+      public void apply(long index, byte[] op, ReplyTo replyTo) {
         replyTo.tell(new Rsm.Result.Ok(index, sm.apply(op)));
       }
 

@@ -5,6 +5,7 @@ import io.raftkv.codec.ByteWriter;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.PersistentState;
+import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.raft.Snapshot;
@@ -135,13 +136,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   public record ToRaft(RaftPeer.Command command) implements Command {}
 
   /** Stops Raft (and with it this RSM); waiting asks complete with {@link Result.Stopped}. */
-  public enum Kill implements Command {
+  public enum Stop implements Command {
     INSTANCE
   }
 
   private record Applied(ApplyMsg msg) implements Command {}
 
-  private record Started(RaftPeer.StartResult result) implements Command {}
+  private record Started(Proposal result) implements Command {}
 
   /**
    * The service's state at {@code index}: its answer to {@link ReplicatedService#snapshot}. Only
@@ -152,52 +153,8 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   /** Raft has handled every TakeSnapshot sent before the GetState this answers. */
   private record SnapshotTaken(RaftPeer.State state) implements Command {}
 
-  /**
-   * Where a request's result goes: the {@code replyTo} of a {@link Submit} or {@link Read}, the
-   * tagged one of a {@link Request}, or nobody (an op this replica did not propose). A value the
-   * RSM hands to its {@link ReplicatedService} with each op, so whichever actor computes the
-   * result answers the requester itself: no hop back through the RSM.
-   */
-  public sealed interface ReplyTo {
-    /** Tells the requester {@code result}; safe from any actor or thread. */
-    void tell(Result result);
-
-    static ReplyTo of(ActorRef<Result> replyTo) {
-      return new Plain(replyTo);
-    }
-
-    static ReplyTo of(Request request) {
-      return new Tagged(request.tag(), request.replyTo());
-    }
-
-    /** The reply-to of a {@link Submit} or {@link Read}. */
-    record Plain(ActorRef<Result> ref) implements ReplyTo {
-      @Override
-      public void tell(Result result) {
-        ref.tell(result);
-      }
-    }
-
-    /** The reply-to of a {@link Request}: the result goes as an {@link Answer} with the tag. */
-    record Tagged(long tag, ActorRef<Answer> ref) implements ReplyTo {
-      @Override
-      public void tell(Result result) {
-        ref.tell(new Answer(tag, result));
-      }
-    }
-
-    /** No one waits for this op's result. */
-    enum Nobody implements ReplyTo {
-      INSTANCE;
-
-      @Override
-      public void tell(Result result) {}
-    }
-  }
-
   /** A read waiting for its read point. */
   private record PendingRead(byte[] op, ReplyTo replyTo) {}
-
 
   public static Behavior<Command> create(
       RaftPeer.Settings settings,
@@ -215,23 +172,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       PeerTransport transport,
       int maxRaftState,
       ReplicatedService service) {
-    return create(settings, storage, transport, maxRaftState, service, Admission.unbounded());
-  }
-
-  public static Behavior<Command> create(
-      RaftPeer.Settings settings,
-      RaftStorage storage,
-      PeerTransport transport,
-      int maxRaftState,
-      ReplicatedService service,
-      Admission admission) {
-    return create(settings, storage, transport, maxRaftState, service, admission, null);
+    return create(settings, storage, transport, maxRaftState, service, Admission.unbounded(), null);
   }
 
   /**
-   * As above; {@code raftStarted} (may be null) is told the Raft peer's ref once, as the RSM spawns
-   * it ({@link RaftStarted}): the owner that must wire the peer to something of its own (a node's transport inbox) learns
-   * it by construction, with no ask.
+   * {@code raftStarted} (may be null) is told the Raft peer's ref once, as the RSM spawns it
+   * ({@link RaftStarted}): the owner that must wire the peer to something of its own (a node's
+   * transport inbox) learns it by construction, with no ask.
    */
   public static Behavior<Command> create(
       RaftPeer.Settings settings,
@@ -253,7 +200,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private final int maxRaftState;
   private final ReplicatedService sm;
   private final ActorRef<RaftPeer.Command> raft;
-  private final ActorRef<RaftPeer.StartResult> startAdapter;
+  private final ActorRef<Proposal> startAdapter;
   private final ActorRef<RaftPeer.State> snapshotTakenAdapter;
   /** Submits in flight, and admission control over them. */
   private final Proposals<ReplyTo> proposals;
@@ -289,7 +236,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       lastSnapshot = snap.index();
     }
     ActorRef<ApplyMsg> applyTo = ctx.messageAdapter(ApplyMsg.class, Applied::new);
-    this.startAdapter = ctx.messageAdapter(RaftPeer.StartResult.class, Started::new);
+    this.startAdapter = ctx.messageAdapter(Proposal.class, Started::new);
     this.snapshotTakenAdapter = ctx.messageAdapter(RaftPeer.State.class, SnapshotTaken::new);
     this.raft = ctx.spawn(RaftPeer.create(settings, storage, loaded, transport, applyTo), "raft");
     ctx.watch(raft);
@@ -313,7 +260,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
           raft.tell(t.command());
           return this;
         })
-        .onMessage(Kill.class, this::onKill)
+        .onMessage(Stop.class, this::onStop)
         .onSignal(Terminated.class, t -> onRaftStopped())
         .build();
   }
@@ -361,13 +308,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   }
 
   private Behavior<Command> onStarted(Started s) {
-    Proposals.Proposal<ReplyTo> p = proposals.started();
+    Proposals.Pending<ReplyTo> p = proposals.started();
     if (p == null) return this;
-    RaftPeer.StartResult r = s.result();
+    Proposal r = s.result();
     if (!r.isLeader()) {
       p.replyTo().tell(new Result.WrongLeader(r.leader()));
     } else {
-      Proposals.Proposal<ReplyTo> old = proposals.accepted(p, r.index(), r.term());
+      Proposals.Pending<ReplyTo> old = proposals.accepted(p, r.index(), r.term());
       if (old != null) old.replyTo().tell(Result.WrongLeader.UNKNOWN); // index reused by a later term
     }
     return this;
@@ -402,7 +349,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     if (c.index() <= lastApplied) return; // covered by a snapshot already restored
     if (c.command().length == 0) { // the no-op a new leader appends to serve reads
       lastApplied = c.index();
-      Proposals.Proposal<ReplyTo> p = proposals.applied(c.index());
+      Proposals.Pending<ReplyTo> p = proposals.applied(c.index());
       if (p != null) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
       return;
     }
@@ -412,7 +359,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     byte[] op = r.bytes();
     long index = c.index();
     lastApplied = index;
-    Proposals.Proposal<ReplyTo> p = proposals.applied(index);
+    Proposals.Pending<ReplyTo> p = proposals.applied(index);
     if (p != null && opIncarnation == incarnation && opId == p.id()) {
       sm.apply(index, op, p.replyTo());
     } else {
@@ -437,8 +384,8 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return this;
   }
 
-  private void giveUp(LongPredicate where, Predicate<Proposals.Proposal<ReplyTo>> which) {
-    for (Proposals.Proposal<ReplyTo> p : proposals.giveUp(where, which)) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
+  private void giveUp(LongPredicate where, Predicate<Proposals.Pending<ReplyTo>> which) {
+    for (Proposals.Pending<ReplyTo> p : proposals.giveUp(where, which)) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
   }
 
   private Behavior<Command> onGetRaft(GetRaft g) {
@@ -446,15 +393,15 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return this;
   }
 
-  private Behavior<Command> onKill(Kill k) {
-    raft.tell(RaftPeer.Kill.INSTANCE);
+  private Behavior<Command> onStop(Stop s) {
+    raft.tell(RaftPeer.Stop.INSTANCE);
     return this;
   }
 
   private Behavior<Command> onRaftStopped() {
     if (stopped) return Behaviors.stopped();
     stopped = true;
-    for (Proposals.Proposal<ReplyTo> p : proposals.drain()) p.replyTo().tell(Result.Stopped.INSTANCE);
+    for (Proposals.Pending<ReplyTo> p : proposals.drain()) p.replyTo().tell(Result.Stopped.INSTANCE);
     for (PendingRead r : reads.drain()) r.replyTo().tell(Result.Stopped.INSTANCE);
     return Behaviors.stopped();
   }

@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * docs/cluster.md.
  */
 public final class NodeServer implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
+  private static final Logger LOG = LoggerFactory.getLogger(NodeServer.class);
 
   /** Where one node of the group lives: its cluster (Artery) address and its HTTP address. */
   public record Member(String host, int port, String httpHost, int httpPort) {
@@ -179,7 +179,7 @@ public final class NodeServer implements AutoCloseable {
       ServerBinding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();
-      log.info(
+      LOG.info(
           "n{} serves HTTP on {} (data in {}); started in {} ms: ActorSystem {} ms, then storage {} ms more, node and HTTP {} ms;"
               + " process CPU so far {} ms",
           s.id(), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tSystem - t0), ms(tStorage - tSystem), ms(tHttp - tStorage),
@@ -307,16 +307,16 @@ public final class NodeServer implements AutoCloseable {
         try {
           RaftPeer.TransferResult r =
               transferLeader(-1, STOP_TRANSFER_TIMEOUT).toCompletableFuture().get(STOP_TRANSFER_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
-          if (r.done()) log.info("n{} handed leadership to n{} at term {} before stopping", settings.id(), r.leader(), r.term());
-          else log.info("n{} stops without a leadership transfer: {}", settings.id(), r.error());
+          if (r.done()) LOG.info("n{} handed leadership to n{} at term {} before stopping", settings.id(), r.leader(), r.term());
+          else LOG.info("n{} stops without a leadership transfer: {}", settings.id(), r.error());
         } catch (Exception e) {
-          log.info("n{} stops without a leadership transfer: {}", settings.id(), e.toString());
+          LOG.info("n{} stops without a leadership transfer: {}", settings.id(), e.toString());
         }
       }
       try {
         binding.unbind().toCompletableFuture().get(2, TimeUnit.SECONDS);
       } catch (Exception e) {
-        log.warn("n{}: unbinding HTTP failed: {}", settings.id(), e.toString());
+        LOG.warn("n{}: unbinding HTTP failed: {}", settings.id(), e.toString());
       }
     }
     system.terminate();
@@ -358,7 +358,7 @@ public final class NodeServer implements AutoCloseable {
 
     void failed(String reason) {
       if (stopRequested || failure.isDone()) return;
-      log.error("n{} no longer serves: {}", id, reason);
+      LOG.error("n{} no longer serves: {}", id, reason);
       failure.complete(reason);
     }
 

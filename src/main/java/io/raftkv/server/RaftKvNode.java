@@ -220,7 +220,7 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
           return this;
         })
         .onMessage(Stop.class, m -> {
-          server.tell(KvServer.Kill.INSTANCE);
+          server.tell(KvServer.Stop.INSTANCE);
           return this;
         })
         .onSignal(Terminated.class, t -> Behaviors.stopped())

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * the first one's and lose acknowledged entries.
  */
 final class DirectoryLock {
-  private static final Logger log = LoggerFactory.getLogger(FileStorage.class);
+  private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
 
   private final Path dir;
   private final FileChannel channel;
@@ -49,7 +49,7 @@ final class DirectoryLock {
       lock.release();
       channel.close();
     } catch (IOException e) {
-      log.warn("{}: releasing the directory lock failed", dir, e);
+      LOG.warn("{}: releasing the directory lock failed", dir, e);
     }
   }
 }

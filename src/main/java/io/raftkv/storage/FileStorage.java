@@ -65,10 +65,13 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class FileStorage implements RaftStorage, AutoCloseable {
   /** @param segmentBytes a segment is rolled once it holds at least this many bytes */
   public record Options(long segmentBytes) {
-    public static final Options DEFAULT = new Options(64L << 20);
-
     public Options {
       if (segmentBytes < 64) throw new IllegalArgumentException("segmentBytes must be at least 64: " + segmentBytes);
+    }
+
+    /** 64 MiB segments. */
+    public static Options defaults() {
+      return new Options(64L << 20);
     }
   }
 
@@ -98,7 +101,7 @@ public final class FileStorage implements RaftStorage, AutoCloseable {
    * another storage (in this or another process) has it open.
    */
   public static FileStorage open(Path dir) {
-    return open(dir, Options.DEFAULT);
+    return open(dir, Options.defaults());
   }
 
   public static FileStorage open(Path dir, Options options) {

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * sync point.
  */
 final class SegmentLog {
-  private static final Logger log = LoggerFactory.getLogger(FileStorage.class);
+  private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
   private static final SecureRandom SALTS = new SecureRandom();
 
   private final Path dir;
@@ -51,7 +51,7 @@ final class SegmentLog {
     segments.addAll(scan.segments);
     Segment last = segments.get(segments.size() - 1);
     if (scan.torn != null) {
-      log.warn("{}: torn tail at offset {} ({}); truncating {} bytes",
+      LOG.warn("{}: torn tail at offset {} ({}); truncating {} bytes",
           scan.torn.path(), scan.torn.offset(), scan.torn.problem(), scan.torn.fileBytes() - scan.torn.offset());
       try (FileChannel ch = opener.open(scan.torn.path(), StandardOpenOption.WRITE)) {
         ch.truncate(scan.torn.offset());

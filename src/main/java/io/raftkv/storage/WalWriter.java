@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * page cache cannot be trusted.
  */
 final class WalWriter {
-  private static final Logger log = LoggerFactory.getLogger(FileStorage.class);
+  private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
   private static final int MAX_BATCH = 4096;
 
   /** What the writer carries out. */
@@ -118,7 +118,7 @@ final class WalWriter {
     try {
       segments.close();
     } catch (IOException e) {
-      log.warn("{}: closing the active segment failed", dir, e);
+      LOG.warn("{}: closing the active segment failed", dir, e);
     }
     return interrupted;
   }
@@ -127,7 +127,7 @@ final class WalWriter {
   private synchronized void fail(Throwable t) {
     if (failure != null) return;
     failure = t;
-    log.error("{}: writing failed; the storage accepts nothing more", dir, t);
+    LOG.error("{}: writing failed; the storage accepts nothing more", dir, t);
   }
 
   private void run() {

@@ -71,7 +71,7 @@ class KvFailoverTest {
     }
     assertTrue(leader >= 0);
     // the Clerk last heard from the leader, so its next try goes to the dead one first
-    servers[leader].tell(KvServer.Kill.INSTANCE);
+    servers[leader].tell(KvServer.Stop.INSTANCE);
     testKit.createTestProbe().expectTerminated(servers[leader], Duration.ofSeconds(5));
     rafts.set(leader, null);
 

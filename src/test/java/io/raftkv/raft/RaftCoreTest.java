@@ -243,8 +243,8 @@ class RaftCoreTest {
   @Test
   void aProposalGoesOutAtOnceWithoutWaitingForAHeartbeat() {
     TestNet net = leaderOf(3, TestNet.CONFIG);
-    RaftCore.Proposal p = net.propose(0, "a");
-    assertEquals(new RaftCore.Proposal(1, 1, true), p);
+    Proposal p = net.propose(0, "a");
+    assertEquals(new Proposal(1, 1, true, 0), p);
     for (int f = 1; f < 3; f++) {
       List<AppendEntries> sent = net.sent(0, f, AppendEntries.class);
       assertEquals(1, sent.size());

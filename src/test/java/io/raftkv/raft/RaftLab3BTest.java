@@ -89,7 +89,7 @@ class RaftLab3BTest {
       ts.disconnectAll((leader2 + 1) % servers);
       ts.disconnectAll((leader2 + 2) % servers);
       // submit a command
-      RaftPeer.StartResult r = ts.start(leader2, 104);
+      Proposal r = ts.start(leader2, 104);
       if (!r.isLeader()) ts.fail("leader rejected Start()");
       if (r.index() != 4) ts.fail("expected index 4, got " + r.index());
       sleep(2 * ELECTION_TIMEOUT.toMillis());
@@ -162,7 +162,7 @@ class RaftLab3BTest {
       ts.disconnectAll((leader + 1) % servers);
       ts.disconnectAll((leader + 2) % servers);
       ts.disconnectAll((leader + 3) % servers);
-      RaftPeer.StartResult r = ts.start(leader, 20);
+      Proposal r = ts.start(leader, 20);
       if (!r.isLeader()) ts.fail("leader rejected Start()");
       if (r.index() != 2) ts.fail("expected index 2, got " + r.index());
       sleep(2 * ELECTION_TIMEOUT.toMillis());
@@ -174,7 +174,7 @@ class RaftLab3BTest {
       ts.connectOne((leader + 3) % servers);
       // the disconnected majority may have chosen a leader from among their own ranks, forgetting index 2
       int leader2 = ts.checkOneLeader();
-      RaftPeer.StartResult r2 = ts.start(leader2, 30);
+      Proposal r2 = ts.start(leader2, 30);
       if (!r2.isLeader()) ts.fail("leader2 rejected Start()");
       if (r2.index() < 2 || r2.index() > 3) ts.fail("unexpected index " + r2.index());
       ts.one(1000, servers, true);
@@ -194,7 +194,7 @@ class RaftLab3BTest {
         for (int tryNo = 0; tryNo < 5; tryNo++) {
           if (tryNo > 0) sleep(3000); // give solution some time to settle
           int leader = ts.checkOneLeader();
-          RaftPeer.StartResult r0 = ts.start(leader, 1);
+          Proposal r0 = ts.start(leader, 1);
           if (!r0.isLeader()) continue; // leader moved on really quickly
           long term = r0.term();
           int iters = 5;
@@ -202,7 +202,7 @@ class RaftLab3BTest {
           for (int ii = 0; ii < iters; ii++) {
             int cmd = 100 + ii;
             starts.add(pool.submit(() -> {
-              RaftPeer.StartResult r = ts.start(leader, cmd);
+              Proposal r = ts.start(leader, cmd);
               if (r.term() != term || !r.isLeader()) return null;
               return r.index();
             }));
@@ -331,7 +331,7 @@ class RaftLab3BTest {
         leader = ts.checkOneLeader();
         total1 = ts.rpcsIncoming();
         int iters = 10;
-        RaftPeer.StartResult r0 = ts.start(leader, 1);
+        Proposal r0 = ts.start(leader, 1);
         if (!r0.isLeader()) continue; // leader moved on really quickly
         long starti = r0.index();
         long term = r0.term();
@@ -339,7 +339,7 @@ class RaftLab3BTest {
         for (int i = 1; i < iters + 2; i++) {
           int x = ts.rand();
           cmds.add(x);
-          RaftPeer.StartResult r = ts.start(leader, x);
+          Proposal r = ts.start(leader, x);
           if (r.term() != term) continue loop; // Term changed while starting
           if (!r.isLeader()) continue loop; // No longer the leader, so term has changed
           if (starti + i != r.index()) ts.fail("Start() failed");

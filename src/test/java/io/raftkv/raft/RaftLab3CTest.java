@@ -303,7 +303,7 @@ class RaftLab3CTest {
       for (int i = 0; i < servers; i++) {
         // try them all, maybe one of them is a leader
         if (ts.isAlive(i)) {
-          RaftPeer.StartResult r = ts.start(i, x);
+          Proposal r = ts.start(i, x);
           if (r.isLeader()) {
             ok = true;
             index = r.index();

@@ -70,10 +70,10 @@ class RaftPeerAsyncPersistTest {
 
     // A leader's AppendEntries need not wait for its own append (etcd's rule): the entries go
     // out at once, while the leader's persists are still in flight.
-    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1")); // persist 2
+    assertEquals(new Proposal(1, 1, true, 0), start(peer, "c1")); // persist 2
     assertEntries(List.of(1L), sent(out, 1));
     assertEntries(List.of(1L), sent(out, 2));
-    assertEquals(new RaftPeer.StartResult(2, 1, true, 0), start(peer, "c2")); // persist 3
+    assertEquals(new Proposal(2, 1, true, 0), start(peer, "c2")); // persist 3
     assertEntries(List.of(2L), sent(out, 1));
     assertEntries(List.of(2L), sent(out, 2));
     assertEquals(3, storage.count());
@@ -143,8 +143,8 @@ class RaftPeerAsyncPersistTest {
     ActorRef<RaftPeer.Command> peer = spawn(1, storage, out);
     becomeSoleLeader(peer, storage, out);
 
-    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1")); // persist 2
-    assertEquals(new RaftPeer.StartResult(2, 1, true, 0), start(peer, "c2")); // persist 3
+    assertEquals(new Proposal(1, 1, true, 0), start(peer, "c1")); // persist 2
+    assertEquals(new Proposal(2, 1, true, 0), start(peer, "c2")); // persist 3
     out.expectNoMessage(QUIET);
     storage.fail(2, new UncheckedIOException(new IOException("simulated fsync failure")));
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage()); // neither c1 nor c2 applied
@@ -161,7 +161,7 @@ class RaftPeerAsyncPersistTest {
     becomeSoleLeader(peer, storage, out);
 
     storage.failAtOnce = true;
-    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1"));
+    assertEquals(new Proposal(1, 1, true, 0), start(peer, "c1"));
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage());
     out.expectTerminated(peer);
   }
@@ -173,8 +173,8 @@ class RaftPeerAsyncPersistTest {
     ActorRef<RaftPeer.Command> peer = spawn(1, storage, out);
     becomeSoleLeader(peer, storage, out);
 
-    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1"));
-    peer.tell(RaftPeer.Kill.INSTANCE);
+    assertEquals(new Proposal(1, 1, true, 0), start(peer, "c1"));
+    peer.tell(RaftPeer.Stop.INSTANCE);
     assertEquals(ApplyMsg.Stopped.INSTANCE, out.receiveMessage());
     out.expectTerminated(peer);
     storage.complete(2);
@@ -198,7 +198,7 @@ class RaftPeerAsyncPersistTest {
 
     TestProbe<RaftPeer.State> slipped = testKit.createTestProbe();
     storage.duringPersist = () -> peer.tell(new RaftPeer.GetState(slipped.getRef()));
-    assertEquals(new RaftPeer.StartResult(1, 1, true, 0), start(peer, "c1"));
+    assertEquals(new Proposal(1, 1, true, 0), start(peer, "c1"));
     assertEquals(1, slipped.receiveMessage().appliedIndex());
     assertCommand(1, "c1", out.receiveMessage());
     testKit.stop(peer);
@@ -238,8 +238,8 @@ class RaftPeerAsyncPersistTest {
     return p.receiveMessage();
   }
 
-  private static RaftPeer.StartResult start(ActorRef<RaftPeer.Command> peer, String cmd) {
-    TestProbe<RaftPeer.StartResult> p = testKit.createTestProbe();
+  private static Proposal start(ActorRef<RaftPeer.Command> peer, String cmd) {
+    TestProbe<Proposal> p = testKit.createTestProbe();
     peer.tell(new RaftPeer.Start(cmd.getBytes(StandardCharsets.UTF_8), p.getRef()));
     return p.receiveMessage();
   }

@@ -105,7 +105,7 @@ public final class RaftPeerFileBench {
   private static Behavior<DriverMsg> driver(
       AtomicReferenceArray<ActorRef<RaftPeer.Command>> peers, int window, int commandBytes) {
     return Behaviors.setup(ctx -> {
-      ActorRef<RaftPeer.StartResult> ignore = ctx.getSystem().ignoreRef();
+      ActorRef<Proposal> ignore = ctx.getSystem().ignoreRef();
       Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
       java.util.HashMap<Long, Long> startedAt = new java.util.HashMap<>();
       long[] count = new long[1];
@@ -148,7 +148,7 @@ public final class RaftPeerFileBench {
       int commandBytes,
       long[] issued,
       java.util.Map<Long, Long> startedAt,
-      ActorRef<RaftPeer.StartResult> replyTo) {
+      ActorRef<Proposal> replyTo) {
     long seq = issued[0]++;
     byte[] cmd = new byte[Math.max(8, commandBytes)];
     for (int i = 0; i < 8; i++) cmd[i] = (byte) (seq >>> (8 * i));

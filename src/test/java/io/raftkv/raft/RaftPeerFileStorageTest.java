@@ -100,7 +100,7 @@ class RaftPeerFileStorageTest {
       connected[i] = false;
     }
     ActorRef<RaftPeer.Command> p = peers.getAndSet(i, null);
-    p.tell(RaftPeer.Kill.INSTANCE);
+    p.tell(RaftPeer.Stop.INSTANCE);
     applied[i].fishForMessage(
         Duration.ofSeconds(10),
         m -> m == ApplyMsg.Stopped.INSTANCE ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
@@ -108,9 +108,9 @@ class RaftPeerFileStorageTest {
   }
 
   private long propose(int leader, int c) {
-    TestProbe<RaftPeer.StartResult> started = testKit.createTestProbe();
+    TestProbe<Proposal> started = testKit.createTestProbe();
     peers.get(leader).tell(new RaftPeer.Start(("cmd" + c).getBytes(StandardCharsets.UTF_8), started.getRef()));
-    RaftPeer.StartResult r = started.receiveMessage();
+    Proposal r = started.receiveMessage();
     assertTrue(r.isLeader(), "n" + leader + " lost the leadership");
     return r.index();
   }

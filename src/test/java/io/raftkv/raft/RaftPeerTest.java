@@ -42,9 +42,9 @@ class RaftPeerTest {
     }
     int leader = awaitLeader(peers, n);
     for (int c = 1; c <= 20; c++) {
-      TestProbe<RaftPeer.StartResult> started = testKit.createTestProbe();
+      TestProbe<Proposal> started = testKit.createTestProbe();
       peers.get(leader).tell(new RaftPeer.Start(("cmd" + c).getBytes(StandardCharsets.UTF_8), started.getRef()));
-      RaftPeer.StartResult r = started.receiveMessage();
+      Proposal r = started.receiveMessage();
       assertTrue(r.isLeader());
       assertEquals(c, r.index());
     }

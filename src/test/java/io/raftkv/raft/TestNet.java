@@ -122,8 +122,8 @@ final class TestNet {
     for (int k = 0; k < times; k++) tick(i);
   }
 
-  RaftCore.Proposal propose(int i, String command) {
-    RaftCore.Proposal p = cores[i].propose(command.getBytes(StandardCharsets.UTF_8));
+  Proposal propose(int i, String command) {
+    Proposal p = cores[i].propose(command.getBytes(StandardCharsets.UTF_8));
     process(i);
     return p;
   }

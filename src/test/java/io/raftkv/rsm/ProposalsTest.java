@@ -35,15 +35,15 @@ class ProposalsTest {
     p.admit(1, 20, "b");
     p.admit(2, 30, "c");
     assertEquals(60, p.bytes());
-    Proposals.Proposal<String> a = p.started();
+    Proposals.Pending<String> a = p.started();
     assertEquals("a", a.replyTo());
     assertNull(p.accepted(a, 5, 2));
-    Proposals.Proposal<String> b = p.started(); // Raft says: not the leader
+    Proposals.Pending<String> b = p.started(); // Raft says: not the leader
     assertEquals("b", b.replyTo());
     assertEquals(2, p.size());
     assertEquals(40, p.bytes());
-    Proposals.Proposal<String> c = p.started();
-    Proposals.Proposal<String> old = p.accepted(c, 5, 3); // the index reused by a later term
+    Proposals.Pending<String> c = p.started();
+    Proposals.Pending<String> old = p.accepted(c, 5, 3); // the index reused by a later term
     assertEquals("a", old.replyTo());
     assertEquals(1, p.size());
     assertEquals(30, p.bytes());
@@ -60,8 +60,8 @@ class ProposalsTest {
       p.admit(i, 1, "op" + i);
       p.accepted(p.started(), 10 + i, 1 + i); // op0 at 10 in term 1, op1 at 11 in term 2, ...
     }
-    List<Proposals.Proposal<String>> given = p.giveUp(index -> index >= 11, q -> q.term() < 3);
-    assertEquals(List.of("op1"), given.stream().map(Proposals.Proposal::replyTo).toList());
+    List<Proposals.Pending<String>> given = p.giveUp(index -> index >= 11, q -> q.term() < 3);
+    assertEquals(List.of("op1"), given.stream().map(Proposals.Pending::replyTo).toList());
     assertEquals(2, p.size());
     assertEquals(2, p.drain().size());
     assertEquals(0, p.bytes());

@@ -40,7 +40,7 @@ class RsmFlowControlTest {
     final AtomicInteger requested = new AtomicInteger();
 
     @Override
-    public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+    public void apply(long index, byte[] op, ReplyTo replyTo) {
       applied.incrementAndGet();
       replyTo.tell(new Rsm.Result.Ok(index, new byte[0]));
     }
@@ -186,7 +186,7 @@ class RsmFlowControlTest {
     ActorRef<Rsm.Command> rsm =
         testKit.spawn(
             Rsm.create(
-                RaftPeer.Settings.of(0, 1), storage, e -> {}, -1, ReplicatedService.of(sm), new Rsm.Admission(5, 1000)));
+                RaftPeer.Settings.of(0, 1), storage, e -> {}, -1, ReplicatedService.of(sm), new Rsm.Admission(5, 1000), null));
     awaitLeader(rsm);
 
     // a disk that does not keep up: nothing commits, so proposals stay in flight

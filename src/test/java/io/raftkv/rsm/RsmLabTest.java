@@ -108,7 +108,7 @@ class RsmLabTest {
               // the tester kills only Raft; the RSM must notice and stop its pending Submits
               return new LabGroup.Server(null, () -> {
                 rsms.compareAndSet(i, rsm, null);
-                raft.tell(RaftPeer.Kill.INSTANCE);
+                raft.tell(RaftPeer.Stop.INSTANCE);
               });
             });
     System.out.println("Test RSM: " + banner + " (reliable network)...");

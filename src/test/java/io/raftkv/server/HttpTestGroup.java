@@ -91,7 +91,7 @@ public final class HttpTestGroup {
   /** Stops replica {@code i} and waits until it is gone (its HTTP API stays up). */
   public void kill(int i) {
     TestProbe<Object> probe = testKit.createTestProbe();
-    servers[i].tell(KvServer.Kill.INSTANCE);
+    servers[i].tell(KvServer.Stop.INSTANCE);
     probe.expectTerminated(servers[i], Duration.ofSeconds(10));
   }
 

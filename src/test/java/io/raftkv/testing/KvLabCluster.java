@@ -108,7 +108,7 @@ public final class KvLabCluster implements AutoCloseable {
                       AskPattern.<KvServer.Command, Rsm.Result>ask(
                           server, r -> new KvServer.Request((KvOp) req, r), SERVER_GIVES_UP, kit.scheduler()))
                   .handle((r, failure) -> failure == null ? (Object) r : GaveUp.INSTANCE);
-      return new LabGroup.Server(clients, () -> server.tell(KvServer.Kill.INSTANCE));
+      return new LabGroup.Server(clients, () -> server.tell(KvServer.Stop.INSTANCE));
     });
   }
 

@@ -1,6 +1,7 @@
 package io.raftkv.testing;
 
 import io.raftkv.raft.ApplyMsg;
+import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.storage.MemoryStorage;
@@ -291,19 +292,22 @@ public final class RaftTestCluster implements AutoCloseable {
       if (!inc.alive) return;
       inc.alive = false;
     }
-    inc.raft.tell(RaftPeer.Kill.INSTANCE);
+    inc.raft.tell(RaftPeer.Stop.INSTANCE);
     inc.killed.complete(DEAD);
   }
 
   // ---------------------------------------------------------------- the Raft API
 
+  /** What a dead server answers to Start: not the leader, knowing none. */
+  private static final Proposal NOT_STARTED = new Proposal(-1, -1, false, -1);
+
   /** Start(cmd) on server {@code i}; a dead server answers not-leader. */
-  public RaftPeer.StartResult start(int i, Object cmd) {
+  public Proposal start(int i, Object cmd) {
     Incarnation inc = incarnation(i);
-    if (inc == null || !inc.alive) return new RaftPeer.StartResult(-1, -1, false);
+    if (inc == null || !inc.alive) return NOT_STARTED;
     byte[] bytes = Commands.encode(cmd);
-    RaftPeer.StartResult r = askPeer(inc, (ActorRef<RaftPeer.StartResult> to) -> new RaftPeer.Start(bytes, to));
-    return r != null ? r : new RaftPeer.StartResult(-1, -1, false); // killed meanwhile
+    Proposal r = askPeer(inc, (ActorRef<Proposal> to) -> new RaftPeer.Start(bytes, to));
+    return r != null ? r : NOT_STARTED; // killed meanwhile
   }
 
   /** Asks server {@code i} to hand its leadership to {@code to}; null if it is dead or killed meanwhile. */
@@ -434,7 +438,7 @@ public final class RaftTestCluster implements AutoCloseable {
       for (int k = 0; k < n; k++) {
         starts = (starts + 1) % n;
         if (isConnected(starts) && isAlive(starts)) {
-          RaftPeer.StartResult r = start(starts, cmd);
+          Proposal r = start(starts, cmd);
           if (r.isLeader()) {
             index = r.index();
             break;

@@ -8,6 +8,7 @@ import io.raftkv.kv.KvStateMachine;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.ReplicatedService;
+import io.raftkv.rsm.ReplyTo;
 import io.raftkv.rsm.Rsm;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,7 +29,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * mode.
  *
  * <p>It speaks the part of {@link KvServer}'s protocol the lab uses ({@link KvServer.Request},
- * {@link KvServer.GetRsm}, {@link KvServer.Kill}), so {@link KvLabCluster} drives it exactly as it
+ * {@link KvServer.GetRsm}, {@link KvServer.Stop}), so {@link KvLabCluster} drives it exactly as it
  * drives a KvServer; writes take KvServer's path (an {@link Rsm.Submit} answered by the RSM). It
  * takes no snapshots (the detection test runs without them), which keeps it free of KvServer's
  * snapshot gathering.
@@ -54,7 +55,7 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
     ReplicatedService service =
         new ReplicatedService() {
           @Override
-          public void apply(long index, byte[] op, Rsm.ReplyTo replyTo) {
+          public void apply(long index, byte[] op, ReplyTo replyTo) {
             KvOp decoded = KvCodec.decodeOp(op); // the lab's Clerk sends only valid ops
             shardOf(decoded).tell(new KvShard.Apply(decoded, index, replyTo));
           }
@@ -71,7 +72,7 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
         };
     this.rsm =
         ctx.spawn(
-            Rsm.create(settings.raft(), storage, transport, settings.maxRaftState(), service, settings.admission()),
+            Rsm.create(settings.raft(), storage, transport, settings.maxRaftState(), service, settings.admission(), null),
             "rsm");
     ctx.watch(rsm);
   }
@@ -88,8 +89,8 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
           g.replyTo().tell(rsm);
           return this;
         })
-        .onMessage(KvServer.Kill.class, k -> {
-          rsm.tell(Rsm.Kill.INSTANCE);
+        .onMessage(KvServer.Stop.class, s -> {
+          rsm.tell(Rsm.Stop.INSTANCE);
           return this;
         })
         .onSignal(Terminated.class, t -> Behaviors.stopped())
@@ -100,7 +101,7 @@ public final class UnsafeLocalReadKvServer extends AbstractBehavior<KvServer.Com
     if (r.op() instanceof KvOp.Get) {
       // The broken part: this replica's state as it is now, whoever leads and whatever has
       // committed elsewhere since.
-      shardOf(r.op()).tell(new KvShard.Apply(r.op(), 0, Rsm.ReplyTo.of(r.replyTo())));
+      shardOf(r.op()).tell(new KvShard.Apply(r.op(), 0, ReplyTo.of(r.replyTo())));
     } else {
       rsm.tell(new Rsm.Submit(KvCodec.encode(r.op()), r.replyTo()));
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.raft.ApplyMsg;
+import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.storage.MemoryStorage;
 import java.nio.charset.StandardCharsets;
@@ -305,13 +306,13 @@ class SimNetworkTest {
     AskPattern.<SimNetwork.Command, Done>ask(rnet, r -> new SimNetwork.Enable(all, r), Duration.ofSeconds(5), testKit.scheduler())
         .toCompletableFuture().join();
 
-    TestProbe<RaftPeer.StartResult> started = testKit.createTestProbe();
+    TestProbe<Proposal> started = testKit.createTestProbe();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    RaftPeer.StartResult ok = null;
+    Proposal ok = null;
     while (ok == null && System.nanoTime() < deadline) {
       for (ActorRef<RaftPeer.Command> p : peers) {
         p.tell(new RaftPeer.Start("hello".getBytes(StandardCharsets.UTF_8), started.getRef()));
-        RaftPeer.StartResult r = started.receiveMessage();
+        Proposal r = started.receiveMessage();
         if (r.isLeader()) {
           ok = r;
           break;
@@ -330,7 +331,7 @@ class SimNetworkTest {
     SimNetwork.Stats s = AskPattern.<SimNetwork.Command, SimNetwork.Stats>ask(rnet, SimNetwork.GetStats::new, Duration.ofSeconds(5), testKit.scheduler())
         .toCompletableFuture().join();
     assertTrue(s.rpcs() > 0 && s.bytes() > 0);
-    for (ActorRef<RaftPeer.Command> p : peers) p.tell(RaftPeer.Kill.INSTANCE);
+    for (ActorRef<RaftPeer.Command> p : peers) p.tell(RaftPeer.Stop.INSTANCE);
   }
 
   static boolean completesWithin(CompletableFuture<?> f, long ms) {

@@ -3,6 +3,7 @@ package io.raftkv.raft.sim;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.Envelope;
 import io.raftkv.raft.LogEntry;
+import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftMessage;
@@ -394,7 +395,7 @@ final class Simulation {
   private void propose(SimCore s, long command) {
     byte[] bytes = SimCore.command(command, random.nextInt(SimCore.MAX_COMMAND_BYTES - 8 + 1));
     input(s, () -> {
-      RaftCore.Proposal p = s.core.propose(bytes);
+      Proposal p = s.core.propose(bytes);
       if (p.isLeader() && trace != null) log("n%d accepts command %d at index %d term %d", s.id, command, p.index(), p.term());
     });
   }
