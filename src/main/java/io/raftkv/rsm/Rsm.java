@@ -203,7 +203,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private final ActorRef<Proposal> startAdapter;
   private final ActorRef<RaftPeer.State> snapshotTakenAdapter;
   /** Submits in flight, and admission control over them. */
-  private final Proposals<ReplyTo> proposals;
+  private final PendingSubmits<ReplyTo> proposals;
   private final long incarnation = ThreadLocalRandom.current().nextLong();
   private long nextId; // submit ids and read-point contexts alike
   private long lastApplied;
@@ -224,7 +224,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
       Admission admission) {
     super(ctx);
     this.storage = storage;
-    this.proposals = new Proposals<>(admission);
+    this.proposals = new PendingSubmits<>(admission);
     this.maxRaftState = maxRaftState;
     this.sm = sm;
     // The one read of the storage at start: the peer starts from the same state.
@@ -308,13 +308,13 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   }
 
   private Behavior<Command> onStarted(Started s) {
-    Proposals.Pending<ReplyTo> p = proposals.started();
+    PendingSubmits.Pending<ReplyTo> p = proposals.started();
     if (p == null) return this;
     Proposal r = s.result();
     if (!r.isLeader()) {
       p.replyTo().tell(new Result.WrongLeader(r.leader()));
     } else {
-      Proposals.Pending<ReplyTo> old = proposals.accepted(p, r.index(), r.term());
+      PendingSubmits.Pending<ReplyTo> old = proposals.accepted(p, r.index(), r.term());
       if (old != null) old.replyTo().tell(Result.WrongLeader.UNKNOWN); // index reused by a later term
     }
     return this;
@@ -349,7 +349,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     if (c.index() <= lastApplied) return; // covered by a snapshot already restored
     if (c.command().length == 0) { // the no-op a new leader appends to serve reads
       lastApplied = c.index();
-      Proposals.Pending<ReplyTo> p = proposals.applied(c.index());
+      PendingSubmits.Pending<ReplyTo> p = proposals.applied(c.index());
       if (p != null) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
       return;
     }
@@ -359,7 +359,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     byte[] op = r.bytes();
     long index = c.index();
     lastApplied = index;
-    Proposals.Pending<ReplyTo> p = proposals.applied(index);
+    PendingSubmits.Pending<ReplyTo> p = proposals.applied(index);
     if (p != null && opIncarnation == incarnation && opId == p.id()) {
       sm.apply(index, op, p.replyTo());
     } else {
@@ -384,8 +384,8 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
     return this;
   }
 
-  private void giveUp(LongPredicate where, Predicate<Proposals.Pending<ReplyTo>> which) {
-    for (Proposals.Pending<ReplyTo> p : proposals.giveUp(where, which)) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
+  private void giveUp(LongPredicate where, Predicate<PendingSubmits.Pending<ReplyTo>> which) {
+    for (PendingSubmits.Pending<ReplyTo> p : proposals.giveUp(where, which)) p.replyTo().tell(Result.WrongLeader.UNKNOWN);
   }
 
   private Behavior<Command> onGetRaft(GetRaft g) {
@@ -401,7 +401,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private Behavior<Command> onRaftStopped() {
     if (stopped) return Behaviors.stopped();
     stopped = true;
-    for (Proposals.Pending<ReplyTo> p : proposals.drain()) p.replyTo().tell(Result.Stopped.INSTANCE);
+    for (PendingSubmits.Pending<ReplyTo> p : proposals.drain()) p.replyTo().tell(Result.Stopped.INSTANCE);
     for (PendingRead r : reads.drain()) r.replyTo().tell(Result.Stopped.INSTANCE);
     return Behaviors.stopped();
   }

@@ -7,7 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The RSM's submits in flight and its admission control. */
-class ProposalsTest {
+class PendingSubmitsTest {
   /** Admission: (limits, ops already in flight by size, next op's size) -> admitted? */
   @Test
   void admission() {
@@ -21,7 +21,7 @@ class ProposalsTest {
             new Row(3, 100, List.of(60), 41, false), // over it
             new Row(3, 100, List.of(), 500, true)); // alone: never refused forever
     for (Row r : rows) {
-      Proposals<String> p = new Proposals<>(new Rsm.Admission(r.maxProposals(), r.maxBytes()));
+      PendingSubmits<String> p = new PendingSubmits<>(new Rsm.Admission(r.maxProposals(), r.maxBytes()));
       long id = 0;
       for (int b : r.inFlight()) p.admit(id++, b, "x");
       assertEquals(r.admitted(), p.admit(id, r.next(), "next"), r.toString());
@@ -30,20 +30,20 @@ class ProposalsTest {
 
   @Test
   void aProposalCountsUntilAppliedOrGivenUp() {
-    Proposals<String> p = new Proposals<>(new Rsm.Admission(10, 1000));
+    PendingSubmits<String> p = new PendingSubmits<>(new Rsm.Admission(10, 1000));
     p.admit(0, 10, "a");
     p.admit(1, 20, "b");
     p.admit(2, 30, "c");
     assertEquals(60, p.bytes());
-    Proposals.Pending<String> a = p.started();
+    PendingSubmits.Pending<String> a = p.started();
     assertEquals("a", a.replyTo());
     assertNull(p.accepted(a, 5, 2));
-    Proposals.Pending<String> b = p.started(); // Raft says: not the leader
+    PendingSubmits.Pending<String> b = p.started(); // Raft says: not the leader
     assertEquals("b", b.replyTo());
     assertEquals(2, p.size());
     assertEquals(40, p.bytes());
-    Proposals.Pending<String> c = p.started();
-    Proposals.Pending<String> old = p.accepted(c, 5, 3); // the index reused by a later term
+    PendingSubmits.Pending<String> c = p.started();
+    PendingSubmits.Pending<String> old = p.accepted(c, 5, 3); // the index reused by a later term
     assertEquals("a", old.replyTo());
     assertEquals(1, p.size());
     assertEquals(30, p.bytes());
@@ -55,13 +55,13 @@ class ProposalsTest {
 
   @Test
   void giveUpTakesWhatBothTestsAccept() {
-    Proposals<String> p = new Proposals<>(new Rsm.Admission(10, 1000));
+    PendingSubmits<String> p = new PendingSubmits<>(new Rsm.Admission(10, 1000));
     for (int i = 0; i < 3; i++) {
       p.admit(i, 1, "op" + i);
       p.accepted(p.started(), 10 + i, 1 + i); // op0 at 10 in term 1, op1 at 11 in term 2, ...
     }
-    List<Proposals.Pending<String>> given = p.giveUp(index -> index >= 11, q -> q.term() < 3);
-    assertEquals(List.of("op1"), given.stream().map(Proposals.Pending::replyTo).toList());
+    List<PendingSubmits.Pending<String>> given = p.giveUp(index -> index >= 11, q -> q.term() < 3);
+    assertEquals(List.of("op1"), given.stream().map(PendingSubmits.Pending::replyTo).toList());
     assertEquals(2, p.size());
     assertEquals(2, p.drain().size());
     assertEquals(0, p.bytes());

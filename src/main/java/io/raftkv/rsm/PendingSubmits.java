@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  *
  * @param <T> where a submit's answer goes
  */
-final class Proposals<T> {
+final class PendingSubmits<T> {
   /** Pending submit {@code id}, proposed in {@code term} (0 until Raft answered), {@code bytes} of op. */
   record Pending<T>(long id, long term, int bytes, T replyTo) {}
 
@@ -29,7 +29,7 @@ final class Proposals<T> {
   /** Bytes of the ops in {@code starting} and {@code waiting}. */
   private long bytes;
 
-  Proposals(Rsm.Admission admission) {
+  PendingSubmits(Rsm.Admission admission) {
     this.admission = admission;
   }
 
