@@ -257,8 +257,8 @@ public final class LoadBenchmark {
       }
       Map<String, Long> kinds = new TreeMap<>();
       measured.errorKinds.forEach((k, n) -> kinds.put(k, n.sum()));
-      return LoadResult.of(target.name(), spec.workload().label(), clients, readShare, spec.keySize(), spec.valueSize(), spec.keys(),
-          warmedUp, seconds, measured.errors.sum(), total, cpu, kinds, started);
+      return new LoadResult(target.name(), spec.workload().label(), clients, readShare, spec.keySize(), spec.valueSize(), spec.keys(),
+          warmedUp, seconds, total.getTotalCount(), measured.errors.sum(), LoadResult.Latencies.of(total), cpu, kinds, started);
     } finally {
       run.stopping = true;
       for (LoadTarget.Connection c : conns) c.close();
