@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -59,14 +60,7 @@ public final class EtcdGrpc {
 
   /** The header of a {@code PutResponse{header = 1, prev_kv = 2}}. */
   public static ResponseHeader decodePutResponse(byte[] message) {
-    Reader r = new Reader(message);
-    ResponseHeader header = ResponseHeader.EMPTY;
-    while (r.more()) {
-      int tag = r.varint32();
-      if (tag == key(1, LENGTH_DELIMITED)) header = decodeHeader(r.bytes());
-      else r.skip(tag);
-    }
-    return header;
+    return decodeHeader(new Fields(message, 1).bytes[1]); // absent: empty, which decodes to EMPTY
   }
 
   /** {@code RangeResponse{header = 1, kvs = 2 (repeated), more = 3, count = 4}}. */
@@ -87,40 +81,14 @@ public final class EtcdGrpc {
 
   /** {@code ResponseHeader{cluster_id = 1, member_id = 2, revision = 3, raft_term = 4}}. */
   static ResponseHeader decodeHeader(byte[] message) {
-    Reader r = new Reader(message);
-    long cluster = 0;
-    long member = 0;
-    long revision = 0;
-    long term = 0;
-    while (r.more()) {
-      int tag = r.varint32();
-      if (tag == key(1, VARINT)) cluster = r.varint();
-      else if (tag == key(2, VARINT)) member = r.varint();
-      else if (tag == key(3, VARINT)) revision = r.varint();
-      else if (tag == key(4, VARINT)) term = r.varint();
-      else r.skip(tag);
-    }
-    return new ResponseHeader(cluster, member, revision, term);
+    Fields f = new Fields(message, 4);
+    return new ResponseHeader(f.varint[1], f.varint[2], f.varint[3], f.varint[4]);
   }
 
   /** {@code KeyValue{key = 1, create_revision = 2, mod_revision = 3, version = 4, value = 5, lease = 6}}. */
   static KeyValue decodeKeyValue(byte[] message) {
-    Reader r = new Reader(message);
-    byte[] key = new byte[0];
-    byte[] value = new byte[0];
-    long create = 0;
-    long mod = 0;
-    long version = 0;
-    while (r.more()) {
-      int tag = r.varint32();
-      if (tag == key(1, LENGTH_DELIMITED)) key = r.bytes();
-      else if (tag == key(2, VARINT)) create = r.varint();
-      else if (tag == key(3, VARINT)) mod = r.varint();
-      else if (tag == key(4, VARINT)) version = r.varint();
-      else if (tag == key(5, LENGTH_DELIMITED)) value = r.bytes();
-      else r.skip(tag);
-    }
-    return new KeyValue(key, value, create, mod, version);
+    Fields f = new Fields(message, 5);
+    return new KeyValue(f.bytes[1], f.bytes[5], f.varint[2], f.varint[3], f.varint[4]);
   }
 
   /** One gRPC length-prefixed message, uncompressed. */
@@ -178,6 +146,31 @@ public final class EtcdGrpc {
       v >>>= 7;
     }
     out.write((int) v);
+  }
+
+  /**
+   * The varint and bytes fields 1 to {@code last} of a message without repeated ones: the last
+   * value of each (protobuf's rule for a scalar field seen twice), 0 or empty where absent. A
+   * field of another number or wire type is skipped.
+   */
+  private static final class Fields {
+    final long[] varint;
+    final byte[][] bytes;
+
+    Fields(byte[] message, int last) {
+      varint = new long[last + 1];
+      bytes = new byte[last + 1][];
+      Arrays.fill(bytes, new byte[0]);
+      Reader r = new Reader(message);
+      while (r.more()) {
+        int tag = r.varint32();
+        int field = tag >>> 3;
+        if (field > last) r.skip(tag);
+        else if (tag == key(field, VARINT)) varint[field] = r.varint();
+        else if (tag == key(field, LENGTH_DELIMITED)) bytes[field] = r.bytes();
+        else r.skip(tag);
+      }
+    }
   }
 
   /** Reads protobuf's wire format; every malformed input throws IllegalArgumentException. */

@@ -15,16 +15,15 @@ final class EtcdHttpTarget extends LoadTargetBase {
 
   @Override
   public LoadTarget.Connection connect(int client, int clients) {
-    Http1 c = openHttp1(client);
     Base64Cache values = new Base64Cache();
-    return connection((op, key, value, done) -> {
+    return http1Connection(client, (c, op, key, value, done) -> {
       String k = b64(key);
       switch (op) {
         case PUT -> c.send("POST", "/v3/kv/put", JSON_TYPE, utf8("{\"key\":\"" + k + "\",\"value\":\"" + values.of(value) + "\"}"), EtcdHttpTarget::verdict, done);
         case GET -> c.send("POST", "/v3/kv/range", JSON_TYPE, utf8("{\"key\":\"" + k + "\"}"), EtcdHttpTarget::verdict, done);
         case APPEND -> throw new IllegalArgumentException("etcd has no append");
       }
-    }, c::close);
+    });
   }
 
   static String verdict(int status, byte[] body) {

@@ -204,7 +204,7 @@ public final class LoadBenchmark {
         LoadTarget.Connection c = target.connect(i, clients);
         conns.add(c);
         SplittableRandom random = new SplittableRandom(spec.seed() + 31L * i + clients);
-        new Client(run, c, random, value(random, spec.valueSize()), readShare, write, stopped).next();
+        new Client(run, keys, c, random, value(random, spec.valueSize()), readShare, write, stopped).next();
       }
       long start = System.nanoTime();
       long warmEnd = start + spec.warmup().toNanos();
@@ -257,8 +257,8 @@ public final class LoadBenchmark {
       }
       Map<String, Long> kinds = new TreeMap<>();
       measured.errorKinds.forEach((k, n) -> kinds.put(k, n.sum()));
-      return LoadResult.of(target.name(), spec.workload().label(), clients, readShare, spec.keySize(), spec.valueSize(), spec.keys(),
-          warmedUp, seconds, measured.errors.sum(), total, cpu, kinds, started);
+      return new LoadResult(target.name(), spec.workload().label(), clients, readShare, spec.keySize(), spec.valueSize(), spec.keys(),
+          warmedUp, seconds, total.getTotalCount(), measured.errors.sum(), LoadResult.Latencies.of(total), cpu, kinds, started);
     } finally {
       run.stopping = true;
       for (LoadTarget.Connection c : conns) c.close();
@@ -319,28 +319,10 @@ public final class LoadBenchmark {
 
   /**
    * One closed-loop client: sends, and from the completion sends the next, until the run stops.
-   * Its fields are touched by one request's chain at a time (each completion happens after its
-   * send), never concurrently.
+   * Its {@code random} is drawn from by one request's chain at a time (each completion happens
+   * after its send), never concurrently.
    */
-  private final class Client {
-    private final Run run;
-    private final LoadTarget.Connection connection;
-    private final SplittableRandom random;
-    private final String value;
-    private final double readShare;
-    private final LoadOp write;
-    private final CountDownLatch stopped;
-
-    Client(Run run, LoadTarget.Connection connection, SplittableRandom random, String value, double readShare, LoadOp write, CountDownLatch stopped) {
-      this.run = run;
-      this.connection = connection;
-      this.random = random;
-      this.value = value;
-      this.readShare = readShare;
-      this.write = write;
-      this.stopped = stopped;
-    }
-
+  private record Client(Run run, String[] keys, LoadTarget.Connection connection, SplittableRandom random, String value, double readShare, LoadOp write, CountDownLatch stopped) {
     void next() {
       if (run.stopping) {
         stopped.countDown();

@@ -15,6 +15,7 @@ import org.HdrHistogram.Histogram;
  * @param warmupSeconds how long the run warmed up (longer than asked while the JIT was busy)
  * @param seconds the measured time (the duration asked for, give or take a tick)
  * @param ops acknowledged requests completed in the measured time
+ * @param latencies the figures of the acknowledged requests' latencies
  * @param generatorCpu the load generator's own CPU use over the measured time, in cores (its
  *     whole process: clients, connections, histograms); NaN if the JVM does not tell
  */
@@ -30,13 +31,7 @@ public record LoadResult(
     double seconds,
     long ops,
     long errors,
-    double opsPerSecond,
-    double meanMs,
-    double p50Ms,
-    double p90Ms,
-    double p99Ms,
-    double p999Ms,
-    double maxMs,
+    Latencies latencies,
     double generatorCpu,
     Map<String, Long> errorKinds,
     String started) {
@@ -45,51 +40,29 @@ public record LoadResult(
     errorKinds = Map.copyOf(errorKinds);
   }
 
-  /** The figures of {@code latencies}, recorded in microseconds. */
-  static LoadResult of(
-      String target,
-      String workload,
-      int clients,
-      double readRatio,
-      int keySize,
-      int valueSize,
-      int keys,
-      double warmupSeconds,
-      double seconds,
-      long errors,
-      Histogram latenciesMicros,
-      double generatorCpu,
-      Map<String, Long> errorKinds,
-      String started) {
-    Histogram h = latenciesMicros;
-    long ops = h.getTotalCount();
-    boolean any = ops > 0;
-    return new LoadResult(
-        target,
-        workload,
-        clients,
-        readRatio,
-        keySize,
-        valueSize,
-        keys,
-        warmupSeconds,
-        seconds,
-        ops,
-        errors,
-        seconds > 0 ? ops / seconds : 0,
-        any ? h.getMean() / 1000.0 : Double.NaN,
-        any ? ms(h.getValueAtPercentile(50)) : Double.NaN,
-        any ? ms(h.getValueAtPercentile(90)) : Double.NaN,
-        any ? ms(h.getValueAtPercentile(99)) : Double.NaN,
-        any ? ms(h.getValueAtPercentile(99.9)) : Double.NaN,
-        any ? ms(h.getMaxValue()) : Double.NaN,
-        generatorCpu,
-        errorKinds,
-        started);
+  /** Latency figures in milliseconds; NaN when no request was acknowledged. */
+  public record Latencies(double meanMs, double p50Ms, double p90Ms, double p99Ms, double p999Ms, double maxMs) {
+    static final Latencies NONE = new Latencies(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+
+    /** The figures of {@code micros}, latencies recorded in microseconds. */
+    static Latencies of(Histogram micros) {
+      if (micros.getTotalCount() == 0) return NONE;
+      return new Latencies(
+          micros.getMean() / 1000.0,
+          ms(micros.getValueAtPercentile(50)),
+          ms(micros.getValueAtPercentile(90)),
+          ms(micros.getValueAtPercentile(99)),
+          ms(micros.getValueAtPercentile(99.9)),
+          ms(micros.getMaxValue()));
+    }
+
+    private static double ms(long micros) {
+      return micros / (double) TimeUnit.MILLISECONDS.toMicros(1);
+    }
   }
 
-  private static double ms(long micros) {
-    return micros / (double) TimeUnit.MILLISECONDS.toMicros(1);
+  public double opsPerSecond() {
+    return seconds > 0 ? ops / seconds : 0;
   }
 
   /** The fields of a CSV row or JSON object, in their order; {@code errorKinds} not included. */
@@ -106,13 +79,13 @@ public record LoadResult(
     m.put("duration_s", round(seconds, 3));
     m.put("ops", ops);
     m.put("errors", errors);
-    m.put("ops_per_s", round(opsPerSecond, 1));
-    m.put("mean_ms", round(meanMs, 3));
-    m.put("p50_ms", round(p50Ms, 3));
-    m.put("p90_ms", round(p90Ms, 3));
-    m.put("p99_ms", round(p99Ms, 3));
-    m.put("p999_ms", round(p999Ms, 3));
-    m.put("max_ms", round(maxMs, 3));
+    m.put("ops_per_s", round(opsPerSecond(), 1));
+    m.put("mean_ms", round(latencies.meanMs(), 3));
+    m.put("p50_ms", round(latencies.p50Ms(), 3));
+    m.put("p90_ms", round(latencies.p90Ms(), 3));
+    m.put("p99_ms", round(latencies.p99Ms(), 3));
+    m.put("p999_ms", round(latencies.p999Ms(), 3));
+    m.put("max_ms", round(latencies.maxMs(), 3));
     m.put("generator_cpu", round(generatorCpu, 2));
     m.put("started", started);
     return m;

@@ -27,6 +27,12 @@ abstract class LoadTargetBase implements LoadTarget {
     void send(LoadOp op, String key, String value, LoadTarget.Completion done);
   }
 
+  /** {@link LoadTarget.Connection#send} over one client's HTTP/1.1 connection, for {@link #http1Connection}. */
+  @FunctionalInterface
+  interface Http1Sender {
+    void send(Http1 c, LoadOp op, String key, String value, LoadTarget.Completion done);
+  }
+
   final LoadTarget.Settings settings;
   private final String name;
   private final boolean append;
@@ -63,6 +69,12 @@ abstract class LoadTargetBase implements LoadTarget {
         close.run();
       }
     };
+  }
+
+  /** Client {@code client}'s connection: its own HTTP/1.1 connection ({@link #openHttp1}), sending with {@code sender}. */
+  LoadTarget.Connection http1Connection(int client, Http1Sender sender) {
+    Http1 c = openHttp1(client);
+    return connection((op, key, value, done) -> sender.send(c, op, key, value, done), c::close);
   }
 
   URI endpoint(int i) {

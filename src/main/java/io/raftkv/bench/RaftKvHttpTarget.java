@@ -17,15 +17,16 @@ final class RaftKvHttpTarget extends LoadTargetBase {
 
   @Override
   public LoadTarget.Connection connect(int client, int clients) {
-    Http1 c = openHttp1(client);
-    return connection((op, key, value, done) -> {
-      String path = "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-      switch (op) {
-        case PUT -> c.send("PUT", path, JSON_TYPE, valueBody(value), RaftKvHttpTarget::writeVerdict, done);
-        case GET -> c.send("GET", path, null, null, RaftKvHttpTarget::readVerdict, done);
-        case APPEND -> c.send("POST", path + "/append", JSON_TYPE, valueBody(value), RaftKvHttpTarget::writeVerdict, done);
-      }
-    }, c::close);
+    return http1Connection(client, RaftKvHttpTarget::send);
+  }
+
+  private static void send(Http1 c, LoadOp op, String key, String value, LoadTarget.Completion done) {
+    String path = "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8);
+    switch (op) {
+      case PUT -> c.send("PUT", path, JSON_TYPE, valueBody(value), RaftKvHttpTarget::writeVerdict, done);
+      case GET -> c.send("GET", path, null, null, RaftKvHttpTarget::readVerdict, done);
+      case APPEND -> c.send("POST", path + "/append", JSON_TYPE, valueBody(value), RaftKvHttpTarget::writeVerdict, done);
+    }
   }
 
   private static byte[] valueBody(String value) {

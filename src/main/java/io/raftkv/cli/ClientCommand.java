@@ -8,7 +8,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -51,15 +50,6 @@ abstract class ClientCommand implements Callable<Integer> {
     } catch (IOException e) {
       return null;
     }
-  }
-
-  /** The key as a path segment; "." and ".." cannot be one (they are dot-segments). */
-  String keyPath(String key) {
-    if (key.isEmpty()) throw new ParameterException(spec.commandLine(), "the key must not be empty");
-    if (key.equals(".") || key.equals("..")) {
-      throw new ParameterException(spec.commandLine(), "the keys \".\" and \"..\" cannot be addressed over HTTP");
-    }
-    return "/v1/kv/" + HttpFailover.pathSegment(key);
   }
 
   /** A fresh client session id: non-zero, random, so that a retry on another endpoint is exactly-once. */

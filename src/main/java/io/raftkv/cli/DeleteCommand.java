@@ -2,7 +2,6 @@ package io.raftkv.cli;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 @Command(
     name = "delete",
@@ -11,14 +10,13 @@ import picocli.CommandLine.Parameters;
       "Exactly once, even when retried on another endpoint."
     })
 final class DeleteCommand extends ClientCommand {
-  @Parameters(index = "0", paramLabel = "KEY")
-  String key;
+  @Mixin KeyArgument key;
 
   @Mixin VersionOption expected;
 
   @Override
   public Integer call() {
-    String path = keyPath(key);
+    String path = key.path();
     Long version = expected.get();
     String query = "?client=" + newClientId() + "&seq=1" + (version != null ? "&version=" + version : "");
     return finish(endpoints.client().send("DELETE", path + query, null, true));

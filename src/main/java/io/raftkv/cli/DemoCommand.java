@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(nodes);
     for (int i = 0; i < nodes; i++) {
       NodeServer.Settings s =
-          new NodeServer.Settings("kv", i, members, dataDir.resolve("node-" + i), 8 << 20, HttpApi.Limits.defaults());
+          new NodeServer.Settings(NodeCommand.DEFAULT_GROUP, i, members, dataDir.resolve("node-" + i), NodeCommand.DEFAULT_MAX_RAFT_STATE, HttpApi.Limits.defaults());
       try {
         NodeServer server = NodeServer.start(s);
         server.stopOnJvmShutdown(stopped::countDown);

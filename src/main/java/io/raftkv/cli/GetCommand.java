@@ -1,15 +1,14 @@
 package io.raftkv.cli;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Mixin;
 
 @Command(name = "get", description = "Print a key's value and version as JSON.")
 final class GetCommand extends ClientCommand {
-  @Parameters(index = "0", paramLabel = "KEY")
-  String key;
+  @Mixin KeyArgument key;
 
   @Override
   public Integer call() {
-    return finish(endpoints.client().send("GET", keyPath(key), null, true));
+    return finish(endpoints.client().send("GET", key.path(), null, true));
   }
 }

@@ -33,6 +33,12 @@ final class NodeCommand implements Callable<Integer> {
   /** Exit code of a node that stopped serving by itself (persist failure, quarantine, fatal error). */
   static final int FAILED = 4;
 
+  /** The Raft group's name without --group or a config's group; the demo's nodes always. */
+  static final String DEFAULT_GROUP = "kv";
+
+  /** The log size in bytes that triggers a snapshot, without --max-raft-state; the demo's always. */
+  static final int DEFAULT_MAX_RAFT_STATE = 8 << 20;
+
   @Spec CommandSpec spec;
 
   @Option(names = "--config", paramLabel = "FILE", description = "HOCON file with a raftkv.node section.")
@@ -54,10 +60,10 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--http-host", description = "Address the HTTP API binds to (default: the member's host).")
   String httpHost;
 
-  @Option(names = "--group", defaultValue = "kv", description = "The Raft group's name (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--group", defaultValue = DEFAULT_GROUP, description = "The Raft group's name (default: ${DEFAULT-VALUE}).")
   String group;
 
-  @Option(names = "--max-raft-state", defaultValue = "8388608", description = "Snapshot when the log reaches this many bytes (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-raft-state", defaultValue = "" + DEFAULT_MAX_RAFT_STATE, description = "Snapshot when the log reaches this many bytes (default: ${DEFAULT-VALUE}).")
   int maxRaftState;
 
   @Override
@@ -108,8 +114,8 @@ final class NodeCommand implements Callable<Integer> {
           c.getStringList("members"),
           Path.of(c.getString("data-dir")),
           c.hasPath("http-host") ? c.getString("http-host") : null,
-          c.hasPath("group") ? c.getString("group") : "kv",
-          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : 8 << 20);
+          c.hasPath("group") ? c.getString("group") : DEFAULT_GROUP,
+          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : DEFAULT_MAX_RAFT_STATE);
     } catch (com.typesafe.config.ConfigException e) {
       throw new ParameterException(spec.commandLine(), "bad config " + config + ": " + e.getMessage());
     }

@@ -12,8 +12,7 @@ import picocli.CommandLine.Parameters;
       "Exactly once, even when retried on another endpoint."
     })
 final class PutCommand extends ClientCommand {
-  @Parameters(index = "0", paramLabel = "KEY")
-  String key;
+  @Mixin KeyArgument key;
 
   @Parameters(index = "1", paramLabel = "VALUE")
   String value;
@@ -22,7 +21,7 @@ final class PutCommand extends ClientCommand {
 
   @Override
   public Integer call() {
-    String path = keyPath(key);
+    String path = key.path();
     Long version = expected.get();
     ObjectNode body = JSON.createObjectNode().put("value", value);
     if (version != null) body.put("version", version);

@@ -22,7 +22,7 @@ class LoadReportTest {
 
   private static LoadResult run(String target, String workload, int clients, double seconds, Histogram h, Map<String, Long> errors) {
     long n = errors.values().stream().mapToLong(Long::longValue).sum();
-    return LoadResult.of(target, workload, clients, 0, 16, 128, 10000, 3, seconds, n, h, 0.25, errors, "2026-01-01T00:00:00Z");
+    return new LoadResult(target, workload, clients, 0, 16, 128, 10000, 3, seconds, h.getTotalCount(), n, LoadResult.Latencies.of(h), 0.25, errors, "2026-01-01T00:00:00Z");
   }
 
   @Test
@@ -30,12 +30,12 @@ class LoadReportTest {
     LoadResult r = run("raftkv-http", "put", 16, 2.0, oneToThousandMs(), Map.of("HTTP 503 Busy", 2L));
     assertEquals(1000, r.ops());
     assertEquals(500.0, r.opsPerSecond(), 1e-9);
-    assertEquals(500.0, r.p50Ms(), 0.5);
-    assertEquals(900.0, r.p90Ms(), 0.5);
-    assertEquals(990.0, r.p99Ms(), 0.5);
-    assertEquals(999.0, r.p999Ms(), 0.5);
-    assertEquals(1000.0, r.maxMs(), 0.5);
-    assertEquals(500.5, r.meanMs(), 0.5);
+    assertEquals(500.0, r.latencies().p50Ms(), 0.5);
+    assertEquals(900.0, r.latencies().p90Ms(), 0.5);
+    assertEquals(990.0, r.latencies().p99Ms(), 0.5);
+    assertEquals(999.0, r.latencies().p999Ms(), 0.5);
+    assertEquals(1000.0, r.latencies().maxMs(), 0.5);
+    assertEquals(500.5, r.latencies().meanMs(), 0.5);
     assertEquals(2, r.errors());
   }
 
