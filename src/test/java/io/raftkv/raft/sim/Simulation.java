@@ -181,7 +181,10 @@ final class Simulation {
   private long readsFailed;
 
   // ---- liveness after healing
+  /** Markers proposed after healing: which peers hold each (a bit per peer). */
   private final Map<Long, Integer> markerAppliedBy = new HashMap<>();
+  /** The index each marker was first applied at: a peer whose state covers it holds the marker. */
+  private final Map<Long, Long> markerIndex = new HashMap<>();
   private long markerProposedAt = -1;
   private boolean live;
 
@@ -500,12 +503,8 @@ final class Simulation {
       s.applied = index;
       if (s.stateHash != prefixHash[(int) index])
         throw new SafetyViolation("state machine safety: n" + s.id + "'s state after " + index + " differs");
-      Integer by = markerAppliedBy.get(command);
-      if (by != null) {
-        by |= 1 << s.id;
-        markerAppliedBy.put(command, by);
-        if (by == (1 << nodes.length) - 1) live = true;
-      }
+      if (markerAppliedBy.containsKey(command)) markerIndex.putIfAbsent(command, index);
+      noteMarkersHeldBy(s);
       if (params.snapshotEvery() > 0 && index % params.snapshotEvery() == 0) {
         s.core.snapshot(index, s.snapshotData());
         if (trace != null) log("n%d snapshots at %d", s.id, index);
@@ -526,6 +525,22 @@ final class Simulation {
       s.stateHash = hash;
       snapshotsInstalled++;
       if (trace != null) log("n%d installs snapshot %d", s.id, index);
+      noteMarkersHeldBy(s);
+    }
+  }
+
+  /**
+   * Marks every marker {@code s}'s state now covers, whether it applied the marker's entry or
+   * installed a snapshot past it (its state was checked against the committed prefix either way):
+   * a peer that keeps catching up by snapshots holds the markers too. Live once one marker is
+   * held by all.
+   */
+  private void noteMarkersHeldBy(SimCore s) {
+    for (Map.Entry<Long, Long> m : markerIndex.entrySet()) {
+      if (m.getValue() > s.applied) continue;
+      int by = markerAppliedBy.get(m.getKey()) | 1 << s.id;
+      markerAppliedBy.put(m.getKey(), by);
+      if (by == (1 << nodes.length) - 1) live = true;
     }
   }
 
