@@ -22,7 +22,9 @@ import java.util.random.RandomGenerator;
  * effects accumulate until {@link #ready()} hands them over as data for the caller to carry out
  * (persist, then send, then apply). Not thread-safe: one caller drives it.
  *
- * <p>Peers are numbered {@code 0..n-1}; this peer is {@code id}.
+ * <p>Peers are numbered; this peer is {@code id}. Who votes and who only listens is the {@link
+ * Configuration} in effect (today the voters {@code 0..n-1}, fixed at start): every quorum (commit,
+ * election, CheckQuorum, read confirmation) is a majority of it, of each half while joint.
  *
  * <p>Beyond Figure 2, each switched by {@link RaftConfig}: PreVote (§9.6: a node campaigns only
  * once a majority would vote for it, so a node back from a partition cannot raise everyone's term),
@@ -42,9 +44,14 @@ import java.util.random.RandomGenerator;
  */
 public class RaftCore {
   private final int id;
-  private final int n;
   private final RaftConfig config;
   private final RandomGenerator random;
+  /** The membership in effect. */
+  private Configuration members;
+  /** Every member but this peer, ascending: whom a leader replicates to. */
+  private int[] peers;
+  /** The voters but this peer, ascending: whom a candidate asks. */
+  private int[] voterPeers;
 
   // persistent: currentTerm, votedFor, the log and the snapshot
   private long term;
@@ -63,7 +70,7 @@ public class RaftCore {
   private int randomizedElectionTimeout;
   private final Set<Integer> votes = new HashSet<>(); // candidate and pre-candidate; includes id
   private final Set<Integer> rejections = new HashSet<>(); // pre-candidate only
-  private Progress[] progress; // leader only
+  private Progress[] progress; // leader only; indexed by member id (null for an id not a member)
   private int leadTransferee = -1; // leader only: the peer being handed the leadership, or -1
   // follower: the snapshot being received in chunks; incomingReceived <= incomingData.length
   private byte[] incomingData;
@@ -108,8 +115,8 @@ public class RaftCore {
   public RaftCore(int id, int n, RaftConfig config, RandomGenerator random, PersistentState state) {
     if (n < 1 || id < 0 || id >= n) throw new IllegalArgumentException("bad peer id " + id + " of " + n);
     this.id = id;
-    this.n = n;
     this.config = config;
+    setMembers(Configuration.ofVoters(n));
     this.random = random;
     this.term = state.hardState().term();
     this.votedFor = state.hardState().votedFor();
@@ -123,6 +130,9 @@ public class RaftCore {
   // ---------------------------------------------------------------- queries
 
   public int id() { return id; }
+
+  /** The membership in effect. */
+  public Configuration configuration() { return members; }
 
   public long term() { return term; }
 
@@ -223,7 +233,7 @@ public class RaftCore {
     if (role != Role.LEADER) return Transfer.NOT_LEADER;
     if (to == -1) to = bestTransferee();
     if (to == -1) return Transfer.NO_FOLLOWER;
-    if (to < 0 || to >= n) return Transfer.UNKNOWN_PEER;
+    if (!members.isVoter(to)) return Transfer.UNKNOWN_PEER; // a learner never leads
     if (to == id) {
       leadTransferee = -1;
       return Transfer.SELF;
@@ -241,7 +251,7 @@ public class RaftCore {
    * hostile peer, and stepping them could make the core throw.
    */
   public String invalid(int from, RaftMessage m) {
-    if (from < 0 || from >= n || from == id) return "unknown sender n" + from;
+    if (!isPeer(from)) return "unknown sender n" + from;
     if (m == null) return "no message";
     if (m.term() < 0) return "negative term";
     if (m instanceof RequestVote rv) {
@@ -276,7 +286,7 @@ public class RaftCore {
 
   /** A message from peer {@code from}. */
   public void step(int from, RaftMessage m) {
-    if (from < 0 || from >= n || from == id) throw new IllegalArgumentException("message from unknown peer " + from);
+    if (!isPeer(from)) throw new IllegalArgumentException("message from unknown peer " + from);
     if (m.term() > term) {
       if (m instanceof RequestVote rv) {
         if (inVoteLease() && !rv.transfer()) {
@@ -386,16 +396,45 @@ public class RaftCore {
     electionElapsed = 0;
     heartbeatElapsed = 0;
     commitNotifyElapsed = -1;
-    progress = new Progress[n];
-    for (int p = 0; p < n; p++) progress[p] = new Progress(log.lastIndex() + 1);
+    progress = new Progress[Math.max(id, maxId(peers)) + 1];
+    progress[id] = new Progress(log.lastIndex() + 1);
+    for (int p : peers) progress[p] = new Progress(log.lastIndex() + 1);
     progress[id].maybeUpdate(log.lastIndex());
-    for (int p = 0; p < n; p++) {
-      if (p != id) sendAppend(p, true);
-    }
+    for (int p : peers) sendAppend(p, true);
+  }
+
+  /** Whether the votes gathered so far are a majority (of each half, while joint). */
+  private boolean elected() {
+    return members.poll(votes::contains, p -> false) == Configuration.Poll.WON;
+  }
+
+  /** Whether the peers that confirmed the read round are a majority (of each half). */
+  private boolean readConfirmed() {
+    return members.poll(readAcks::contains, p -> false) == Configuration.Poll.WON;
+  }
+
+  private void setMembers(Configuration c) {
+    if (!c.members().contains(id)) throw new IllegalArgumentException("n" + id + " is not a member of " + c);
+    members = c;
+    peers = c.members().stream().mapToInt(Integer::intValue).filter(p -> p != id).toArray();
+    voterPeers = Arrays.stream(peers).filter(c::isVoter).toArray();
+  }
+
+  /** Whether {@code p} is another member of the group. */
+  private boolean isPeer(int p) {
+    return Arrays.binarySearch(peers, p) >= 0;
+  }
+
+  private static int maxId(int[] ids) {
+    return ids.length == 0 ? 0 : ids[ids.length - 1];
   }
 
   /** The election timer fired: campaign, first asking for pre-votes if configured. */
   private void hup() {
+    if (!members.isVoter(id)) { // a learner never campaigns (it would count for nobody)
+      electionElapsed = 0;
+      return;
+    }
     if (config.preVote()) {
       preCampaign();
     } else {
@@ -405,25 +444,21 @@ public class RaftCore {
 
   private void preCampaign() {
     becomePreCandidate();
-    if (votes.size() * 2 > n) { // a group of one
+    if (elected()) { // a group of one
       campaign(false);
       return;
     }
-    for (int p = 0; p < n; p++) {
-      if (p != id) send(p, new RequestVote(term + 1, log.lastIndex(), log.lastTerm(), true, false));
-    }
+    for (int p : voterPeers) send(p, new RequestVote(term + 1, log.lastIndex(), log.lastTerm(), true, false));
   }
 
   /** A real election; {@code transfer}: started by the leader's TimeoutNow (skips the vote lease). */
   private void campaign(boolean transfer) {
     becomeCandidate();
-    if (votes.size() * 2 > n) { // a group of one elects itself
+    if (elected()) { // a group of one elects itself
       becomeLeader();
       return;
     }
-    for (int p = 0; p < n; p++) {
-      if (p != id) send(p, new RequestVote(term, log.lastIndex(), log.lastTerm(), false, transfer));
-    }
+    for (int p : voterPeers) send(p, new RequestVote(term, log.lastIndex(), log.lastTerm(), false, transfer));
   }
 
   /**
@@ -455,17 +490,14 @@ public class RaftCore {
     if (++heartbeatElapsed >= config.heartbeatTicks()) {
       heartbeatElapsed = 0;
       commitNotifyElapsed = -1;
-      for (int p = 0; p < n; p++) {
-        if (p != id) heartbeat(p);
-      }
+      for (int p : peers) heartbeat(p);
       return;
     }
     if (commitNotifyElapsed >= 0 && ++commitNotifyElapsed >= config.commitNotifyTicks()) {
       commitNotifyElapsed = -1;
-      for (int p = 0; p < n; p++) {
+      for (int p : peers) {
         Progress pr = progress[p];
-        if (p != id
-            && pr.state == Progress.State.REPLICATE
+        if (pr.state == Progress.State.REPLICATE
             && pr.match >= log.snapshotIndex()
             && pr.sentCommit < Math.min(commitIndex, pr.match)) {
           sendEmptyAppend(p, pr.match); // matches for sure: only carries the commit index
@@ -484,20 +516,20 @@ public class RaftCore {
 
   /** True if a majority, counting this leader, answered since the last check; starts a new window. */
   private boolean quorumActive() {
-    int active = 1;
-    for (int p = 0; p < n; p++) {
-      if (p == id) continue;
-      if (progress[p].recentActive) active++;
+    boolean[] active = new boolean[progress.length];
+    active[id] = true;
+    for (int p : peers) {
+      active[p] = progress[p].recentActive;
       progress[p].recentActive = false;
     }
-    return active * 2 > n;
+    return members.poll(p -> active[p], p -> false) == Configuration.Poll.WON;
   }
 
-  /** The follower whose log matches the most (lowest id on ties), or -1 in a group of one. */
+  /** The voter whose log matches the most (lowest id on ties), or -1 in a group of one. */
   private int bestTransferee() {
     int best = -1;
-    for (int p = 0; p < n; p++) {
-      if (p != id && (best == -1 || progress[p].match > progress[best].match)) best = p;
+    for (int p : voterPeers) {
+      if (best == -1 || progress[p].match > progress[best].match) best = p;
     }
     return best;
   }
@@ -695,10 +727,7 @@ public class RaftCore {
    * it moved.
    */
   private boolean maybeCommit() {
-    long[] matches = new long[n];
-    for (int p = 0; p < n; p++) matches[p] = progress[p].match;
-    Arrays.sort(matches);
-    long quorumIndex = matches[(n - 1) / 2]; // held by at least a majority
+    long quorumIndex = members.committed(p -> progress[p].match); // held by a majority (of each half)
     if (quorumIndex <= commitIndex || log.term(quorumIndex) != term) return false;
     commitIndex = quorumIndex;
     emitApplies();
@@ -712,12 +741,8 @@ public class RaftCore {
     log.append(e);
     pendingEntries.add(e);
     progress[id].maybeUpdate(e.index());
-    if (n == 1) {
-      maybeCommit();
-    }
-    for (int p = 0; p < n; p++) {
-      if (p != id) sendAppend(p, false);
-    }
+    if (peers.length == 0) maybeCommit();
+    for (int p : peers) sendAppend(p, false);
     return e.index();
   }
 
@@ -742,13 +767,11 @@ public class RaftCore {
     readsQueued.clear();
     readAcks.clear();
     readAcks.add(id);
-    if (readAcks.size() * 2 > n) {
+    if (readConfirmed()) {
       finishReadRound();
       return;
     }
-    for (int p = 0; p < n; p++) {
-      if (p != id) sendReadProbe(p);
-    }
+    for (int p : voterPeers) sendReadProbe(p);
   }
 
   /**
@@ -770,7 +793,7 @@ public class RaftCore {
   private void confirmRead(int from, long round) {
     if (readsInRound.isEmpty() || round < readRound) return; // sent before the round began
     readAcks.add(from);
-    if (readAcks.size() * 2 > n) finishReadRound();
+    if (readConfirmed()) finishReadRound();
   }
 
   /** A majority confirmed this leadership after the round's reads arrived: they may be served. */
@@ -890,16 +913,17 @@ public class RaftCore {
     } else {
       return; // an answer to an earlier round
     }
-    if (votes.size() * 2 > n) {
+    Configuration.Poll poll = members.poll(votes::contains, rejections::contains);
+    if (poll == Configuration.Poll.WON) {
       campaign(false);
-    } else if (rejections.size() * 2 >= n) { // no majority is left to win
+    } else if (poll == Configuration.Poll.LOST) { // no majority is left to win
       becomeFollower(term, -1);
     }
   }
 
   private void onTimeoutNow(TimeoutNow t) {
     // Only a follower of that term campaigns; candidates ignore it (a leader never gets one).
-    if (t.term() != term || role != Role.FOLLOWER) return;
+    if (t.term() != term || role != Role.FOLLOWER || !members.isVoter(id)) return;
     campaign(true);
   }
 
@@ -910,7 +934,7 @@ public class RaftCore {
     }
     if (role != Role.CANDIDATE || r.term() != term || !r.voteGranted()) return;
     votes.add(from);
-    if (votes.size() * 2 > n) becomeLeader();
+    if (elected()) becomeLeader();
   }
 
   // ---------------------------------------------------------------- replication (follower)
