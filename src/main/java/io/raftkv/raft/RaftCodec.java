@@ -33,6 +33,14 @@ public final class RaftCodec {
   private static final int APPEND_ENTRIES_REPLY_READ = 11;
   private static final int READ_INDEX = 12;
   private static final int READ_INDEX_RESULT = 13;
+  /**
+   * AppendEntries whose entries carry their {@link LogEntry.Type}: sent only when one is not a
+   * command, so tags 3 and 10 stay byte for byte what they were.
+   */
+  private static final int APPEND_ENTRIES_TYPED = 14;
+  /** A raft state whose entries carry their type (version 1 has commands only). */
+  private static final int RAFT_STATE_TYPED = 2;
+  private static final int CONFIGURATION_VERSION = 1;
 
   private static final int FLAG_PRE_VOTE = 1;
   private static final int FLAG_TRANSFER = 2;
@@ -52,6 +60,10 @@ public final class RaftCodec {
       w.u8(r.preVote() ? PRE_VOTE_REPLY : REQUEST_VOTE_REPLY).varint(r.term()).u8(r.voteGranted() ? 1 : 0);
     } else if (m instanceof RaftMessage.TimeoutNow t) {
       w.u8(TIMEOUT_NOW).varint(t.term());
+    } else if (m instanceof RaftMessage.AppendEntries ae && hasConfiguration(ae.entries())) {
+      w.u8(APPEND_ENTRIES_TYPED).varint(ae.term()).varint(ae.prevLogIndex()).varint(ae.prevLogTerm());
+      w.varint(ae.leaderCommit()).varint(ae.readRound());
+      writeTypedEntries(w, ae.entries());
     } else if (m instanceof RaftMessage.AppendEntries ae) {
       boolean read = ae.readRound() != 0;
       w.u8(read ? APPEND_ENTRIES_READ : APPEND_ENTRIES).varint(ae.term()).varint(ae.prevLogIndex()).varint(ae.prevLogTerm());
@@ -104,6 +116,10 @@ public final class RaftCodec {
             long term = r.varint(), prev = r.varint(), prevTerm = r.varint(), commit = r.varint(), round = r.varint();
             yield new RaftMessage.AppendEntries(term, prev, prevTerm, readEntries(r), commit, round);
           }
+          case APPEND_ENTRIES_TYPED -> {
+            long term = r.varint(), prev = r.varint(), prevTerm = r.varint(), commit = r.varint(), round = r.varint();
+            yield new RaftMessage.AppendEntries(term, prev, prevTerm, readTypedEntries(r), commit, round);
+          }
           case APPEND_ENTRIES_REPLY -> new RaftMessage.AppendEntriesReply(
               r.varint(), r.u8() == 1, r.varint(), r.varint(), r.varint(), r.varint(), r.varint());
           case APPEND_ENTRIES_REPLY_READ -> new RaftMessage.AppendEntriesReply(
@@ -123,9 +139,11 @@ public final class RaftCodec {
 
   /** The "raft state" of the lab's Persister: term, vote, snapshot point and the log after it. */
   public static byte[] encodeRaftState(HardState hs, long snapshotIndex, long snapshotTerm, List<LogEntry> entries) {
+    boolean typed = hasConfiguration(entries);
     ByteWriter w = new ByteWriter();
-    w.u8(VERSION).varint(hs.term()).varint(hs.votedFor() + 1L).varint(snapshotIndex).varint(snapshotTerm);
-    writeEntries(w, entries);
+    w.u8(typed ? RAFT_STATE_TYPED : VERSION).varint(hs.term()).varint(hs.votedFor() + 1L).varint(snapshotIndex).varint(snapshotTerm);
+    if (typed) writeTypedEntries(w, entries);
+    else writeEntries(w, entries);
     return w.toByteArray();
   }
 
@@ -134,10 +152,11 @@ public final class RaftCodec {
 
   public static RaftState decodeRaftState(byte[] bytes) {
     ByteReader r = new ByteReader(bytes);
-    r.expectVersion(VERSION);
+    int version = r.u8();
+    if (version != VERSION && version != RAFT_STATE_TYPED) throw new CorruptDataException("unsupported raft state version " + version);
     HardState hs = new HardState(r.varint(), (int) (r.varint() - 1));
     long si = r.varint(), st = r.varint();
-    List<LogEntry> entries = readEntries(r);
+    List<LogEntry> entries = version == RAFT_STATE_TYPED ? readTypedEntries(r) : readEntries(r);
     r.expectEnd();
     return new RaftState(hs, si, st, entries);
   }
@@ -158,6 +177,75 @@ public final class RaftCodec {
     return 1 + varintSize(hs.term()) + varintSize(hs.votedFor() + 1L)
         + varintSize(snapshotIndex) + varintSize(snapshotTerm)
         + varintSize(count) + entriesBytes;
+  }
+
+  // ---------------------------------------------------------------- configurations
+
+  /** A configuration as a configuration entry's bytes (and a snapshot's): a version, four id sets, a flag. */
+  public static byte[] encodeConfiguration(Configuration c) {
+    ByteWriter w = new ByteWriter().u8(CONFIGURATION_VERSION);
+    for (java.util.Set<Integer> ids : List.of(c.voters(), c.outgoing(), c.learners(), c.learnersNext())) {
+      w.varint(ids.size());
+      for (int id : ids) w.varint(id);
+    }
+    return w.u8(c.autoLeave() ? 1 : 0).toByteArray();
+  }
+
+  /** The inverse of {@link #encodeConfiguration}; bytes that break its rules are corrupt. */
+  public static Configuration decodeConfiguration(byte[] bytes) {
+    ByteReader r = new ByteReader(bytes);
+    r.expectVersion(CONFIGURATION_VERSION);
+    List<java.util.Set<Integer>> sets = new ArrayList<>(4);
+    for (int k = 0; k < 4; k++) {
+      long count = r.varint();
+      if (count > r.remaining()) throw new CorruptDataException("member count " + count + " exceeds input");
+      java.util.Set<Integer> ids = new java.util.TreeSet<>();
+      for (long i = 0; i < count; i++) {
+        long id = r.varint();
+        if (id > Integer.MAX_VALUE) throw new CorruptDataException("member id " + id + " out of range");
+        ids.add((int) id);
+      }
+      sets.add(ids);
+    }
+    int autoLeave = r.u8();
+    if (autoLeave > 1) throw new CorruptDataException("bad auto-leave flag " + autoLeave);
+    r.expectEnd();
+    try {
+      return new Configuration(sets.get(0), sets.get(1), sets.get(2), sets.get(3), autoLeave == 1);
+    } catch (IllegalArgumentException e) {
+      throw new CorruptDataException("invalid configuration: " + e.getMessage());
+    }
+  }
+
+  private static boolean hasConfiguration(List<LogEntry> entries) {
+    for (LogEntry e : entries) if (e.isConfiguration()) return true;
+    return false;
+  }
+
+  private static void writeTypedEntries(ByteWriter w, List<LogEntry> entries) {
+    w.varint(entries.size());
+    for (LogEntry e : entries) w.u8(e.type().ordinal()).varint(e.index()).varint(e.term()).bytes(e.command());
+  }
+
+  private static List<LogEntry> readTypedEntries(ByteReader r) {
+    long count = r.varint();
+    if (count > r.remaining()) throw new CorruptDataException("entry count " + count + " exceeds input");
+    List<LogEntry> out = new ArrayList<>((int) count);
+    for (long i = 0; i < count; i++) {
+      LogEntry.Type type = entryType(r.u8());
+      long index = r.varint(), term = r.varint();
+      byte[] cmd = r.bytes();
+      if (index < 1 || term < 1) throw new CorruptDataException("bad entry index/term " + index + "/" + term);
+      out.add(new LogEntry(index, term, cmd, type));
+    }
+    return out;
+  }
+
+  /** The entry type with this code (its ordinal). */
+  public static LogEntry.Type entryType(int code) {
+    LogEntry.Type[] types = LogEntry.Type.values();
+    if (code < 0 || code >= types.length) throw new CorruptDataException("unknown entry type " + code);
+    return types[code];
   }
 
   private static void writeEntries(ByteWriter w, List<LogEntry> entries) {

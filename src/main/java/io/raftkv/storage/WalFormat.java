@@ -28,7 +28,9 @@ import java.util.zip.CRC32C;
  *
  * A segment {@code wal-<seq>.log} starts with a SEGMENT_HEADER(seq, bytes of the previous segment,
  * salt), made durable on its own before anything follows it, and goes on with ENTRIES(first index,
- * count, count x (term, command)) and SNAPSHOT_MARK(index, term, reset) records. Every write after
+ * count, count x (term, command)) and SNAPSHOT_MARK(index, term, reset) records; entries of
+ * which one is not a command (a configuration) go as TYPED_ENTRIES(first index, count, count x
+ * (type, term, bytes)), so a log of commands only is written as it always was. Every write after
  * an fsync of the segment begins with a SYNC_POINT(salt, own offset): everything before it in the
  * segment was durable when it was written, so damage before a sync point is damage to fsynced data,
  * while damage after the last one may be a torn write. The salt is random per segment and never
@@ -53,6 +55,7 @@ final class WalFormat {
   static final int HARD_STATE = 4;
   static final int SNAPSHOT = 5;
   static final int SYNC_POINT = 6;
+  static final int TYPED_ENTRIES = 7;
 
   static final String HARD_STATE_FILE = "hardstate";
   static final String SNAPSHOT_FILE = "snapshot";
@@ -106,8 +109,12 @@ final class WalFormat {
   }
 
   static byte[] entries(List<LogEntry> entries) {
-    ByteWriter w = payload(ENTRIES).varint(entries.get(0).index()).varint(entries.size());
-    for (LogEntry e : entries) w.varint(e.term()).bytes(e.command());
+    boolean typed = entries.stream().anyMatch(LogEntry::isConfiguration);
+    ByteWriter w = payload(typed ? TYPED_ENTRIES : ENTRIES).varint(entries.get(0).index()).varint(entries.size());
+    for (LogEntry e : entries) {
+      if (typed) w.u8(e.type().ordinal());
+      w.varint(e.term()).bytes(e.command());
+    }
     return frame(w.toByteArray());
   }
 
@@ -146,17 +153,19 @@ final class WalFormat {
             if (version == VERSION_1) throw new CorruptDataException("sync point in a version-1 record");
             yield new SyncPoint(r.varint(), r.varint());
           }
-          case ENTRIES -> {
+          case ENTRIES, TYPED_ENTRIES -> {
+            if (type == TYPED_ENTRIES && version == VERSION_1) throw new CorruptDataException("typed entries in a version-1 record");
             long first = r.varint(), count = r.varint();
             if (first < 1 || count < 1 || count > r.remaining()) {
               throw new CorruptDataException("bad entries record: first " + first + ", count " + count);
             }
             List<LogEntry> es = new ArrayList<>((int) count);
             for (long i = 0; i < count; i++) {
+              LogEntry.Type t = type == TYPED_ENTRIES ? RaftCodec.entryType(r.u8()) : LogEntry.Type.COMMAND;
               long term = r.varint();
               byte[] cmd = r.bytes();
               if (term < 1) throw new CorruptDataException("bad entry term " + term);
-              es.add(new LogEntry(first + i, term, cmd));
+              es.add(new LogEntry(first + i, term, cmd, t));
             }
             yield new Entries(es);
           }

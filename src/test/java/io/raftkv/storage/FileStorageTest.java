@@ -68,6 +68,24 @@ class FileStorageTest {
   }
 
   @Test
+  void configurationEntriesKeepTheirTypeAndALogOfCommandsKeepsItsFormat() {
+    byte[] config = io.raftkv.raft.RaftCodec.encodeConfiguration(io.raftkv.raft.Configuration.ofVoters(5));
+    List<LogEntry> log = new ArrayList<>(entries(1, 2, 1));
+    log.add(new LogEntry(3, 1, config, LogEntry.Type.CONFIGURATION));
+    log.addAll(entries(4, 4, 1));
+    try (FileStorage fs = FileStorage.open(dir)) {
+      fs.persist(ready(new HardState(1, 0), log.subList(0, 2), null));
+      fs.persist(append(log.subList(2, 4)));
+    }
+    try (FileStorage fs = FileStorage.open(dir)) {
+      assertSame(new PersistentState(new HardState(1, 0), Snapshot.EMPTY, log), fs.load(), "reopened");
+    }
+    // commands alone are written as ENTRIES records, byte for byte what older versions wrote
+    assertEquals(WalFormat.ENTRIES, WalFormat.entries(entries(1, 2, 1))[WalFormat.FRAME_HEADER + 1]);
+    assertEquals(WalFormat.TYPED_ENTRIES, WalFormat.entries(log)[WalFormat.FRAME_HEADER + 1]);
+  }
+
+  @Test
   void conflictingSuffixIsReplaced() {
     try (FileStorage fs = FileStorage.open(dir, SMALL)) {
       fs.persist(ready(new HardState(1, 1), entries(1, 40, 1), null)); // one record, spans past a segment

@@ -105,7 +105,7 @@ final class StorageScripts {
     if (a.entries().size() != b.entries().size()) return false;
     for (int i = 0; i < a.entries().size(); i++) {
       LogEntry x = a.entries().get(i), y = b.entries().get(i);
-      if (x.index() != y.index() || x.term() != y.term() || !Arrays.equals(x.command(), y.command())) return false;
+      if (x.index() != y.index() || x.term() != y.term() || x.type() != y.type() || !Arrays.equals(x.command(), y.command())) return false;
     }
     return true;
   }
@@ -133,7 +133,7 @@ final class StorageScripts {
     StringBuilder b = new StringBuilder();
     b.append(s.hardState()).append(" snapshot ").append(s.snapshot().index()).append('/').append(s.snapshot().term());
     b.append(" (").append(s.snapshot().data().length).append(" bytes) log [");
-    for (LogEntry e : s.entries()) b.append(e.index()).append(':').append(e.term()).append(' ');
+    for (LogEntry e : s.entries()) b.append(e.index()).append(':').append(e.term()).append(e.isConfiguration() ? "C " : " ");
     return b.append(']').toString();
   }
 
