@@ -40,6 +40,8 @@ public final class RaftCodec {
   private static final int APPEND_ENTRIES_TYPED = 14;
   /** A raft state whose entries carry their type (version 1 has commands only). */
   private static final int RAFT_STATE_TYPED = 2;
+  /** An InstallSnapshot chunk with the snapshot's configuration (tag 5 has none). */
+  private static final int INSTALL_SNAPSHOT_CONFIGURATION = 15;
   private static final int CONFIGURATION_VERSION = 1;
 
   private static final int FLAG_PRE_VOTE = 1;
@@ -79,6 +81,10 @@ public final class RaftCodec {
       w.u8(READ_INDEX).varint(ri.term()).varint(ri.ctx());
     } else if (m instanceof RaftMessage.ReadIndexResult rr) {
       w.u8(READ_INDEX_RESULT).varint(rr.term()).varint(rr.ctx()).varintSigned(rr.index());
+    } else if (m instanceof RaftMessage.InstallSnapshot is && is.configuration() != null) {
+      w.u8(INSTALL_SNAPSHOT_CONFIGURATION).varint(is.term()).varint(is.lastIncludedIndex()).varint(is.lastIncludedTerm());
+      w.varint(is.offset()).varint(is.size()).bytes(encodeConfiguration(is.configuration()));
+      w.bytes(is.data());
     } else if (m instanceof RaftMessage.InstallSnapshot is) {
       w.u8(INSTALL_SNAPSHOT).varint(is.term()).varint(is.lastIncludedIndex()).varint(is.lastIncludedTerm());
       w.varint(is.offset()).varint(is.size());
@@ -128,6 +134,11 @@ public final class RaftCodec {
           case READ_INDEX_RESULT -> new RaftMessage.ReadIndexResult(r.varint(), r.varint(), r.varintSigned());
           case INSTALL_SNAPSHOT -> new RaftMessage.InstallSnapshot(
               r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.bytes());
+          case INSTALL_SNAPSHOT_CONFIGURATION -> {
+            long term = r.varint(), index = r.varint(), lastTerm = r.varint(), offset = r.varint(), size = r.varint();
+            Configuration c = decodeConfiguration(r.bytes());
+            yield new RaftMessage.InstallSnapshot(term, index, lastTerm, offset, size, r.bytes(), c);
+          }
           case INSTALL_SNAPSHOT_REPLY -> new RaftMessage.InstallSnapshotReply(r.varint(), r.varint(), r.varint(), r.u8() == 1);
           default -> throw new CorruptDataException("unknown message tag " + tag);
         };

@@ -46,7 +46,12 @@ public class RaftCore {
   private final int id;
   private final RaftConfig config;
   private final RandomGenerator random;
-  /** The membership in effect. */
+  /** The membership a node starts with when neither its log nor its snapshot records one. */
+  private final Configuration initial;
+  /**
+   * The membership in effect: the newest configuration entry in the log, committed or not (the
+   * dissertation's rule, §4.1), else the snapshot's, else {@link #initial}.
+   */
   private Configuration members;
   /** Every member but this peer, ascending: whom a leader replicates to. */
   private int[] peers;
@@ -116,7 +121,7 @@ public class RaftCore {
     if (n < 1 || id < 0 || id >= n) throw new IllegalArgumentException("bad peer id " + id + " of " + n);
     this.id = id;
     this.config = config;
-    setMembers(Configuration.ofVoters(n));
+    this.initial = Configuration.ofVoters(n);
     this.random = random;
     this.term = state.hardState().term();
     this.votedFor = state.hardState().votedFor();
@@ -124,6 +129,7 @@ public class RaftCore {
     this.log = new RaftLog(snapshot.index(), snapshot.term(), state.entries());
     this.commitIndex = snapshot.index();
     this.applied = snapshot.index();
+    setMembers(configurationAt(log.lastIndex()));
     resetElectionTimeout();
   }
 
@@ -217,8 +223,9 @@ public class RaftCore {
   public void snapshot(long index, byte[] data) {
     if (index <= log.snapshotIndex() || index > applied) return;
     long t = log.term(index);
+    Configuration c = configurationAt(index);
     log.compactTo(index, t);
-    snapshot = new Snapshot(index, t, data);
+    snapshot = new Snapshot(index, t, data, c);
     pendingSnapshot = snapshot;
     pendingEntries.removeIf(e -> e.index() <= index);
   }
@@ -264,6 +271,7 @@ public class RaftCore {
       for (int k = 0; k < ae.entries().size(); k++) {
         LogEntry e = ae.entries().get(k);
         if (e == null || e.command() == null) return "missing entry";
+        if (e.isConfiguration() && !decodes(e.command())) return "bad configuration entry";
         if (e.index() != ae.prevLogIndex() + 1 + k) return "entries out of sequence";
         if (e.term() < prevTerm || e.term() > ae.term()) return "entry term out of range";
         prevTerm = e.term();
@@ -413,11 +421,47 @@ public class RaftCore {
     return members.poll(readAcks::contains, p -> false) == Configuration.Poll.WON;
   }
 
+  /**
+   * The membership in effect once the log ends at {@code index}: the newest configuration entry
+   * at or below it, else the snapshot's, else the initial one.
+   */
+  private Configuration configurationAt(long index) {
+    for (long i = Math.min(index, log.lastIndex()); i > log.snapshotIndex(); i--) {
+      LogEntry e = log.entry(i);
+      if (e.isConfiguration()) return RaftCodec.decodeConfiguration(e.command());
+    }
+    return snapshot.configuration() != null ? snapshot.configuration() : initial;
+  }
+
+  /** Makes the membership the one the log and snapshot now record. */
+  private void refreshMembers() {
+    Configuration c = configurationAt(log.lastIndex());
+    if (!c.equals(members)) setMembers(c);
+  }
+
+  /**
+   * Puts {@code c} in effect. A leader starts tracking the members it did not know (probing from
+   * its last index, as at the start of a term) and stops replicating to those it no longer has.
+   * This peer need not be a member: one that was removed keeps running but never campaigns.
+   */
   private void setMembers(Configuration c) {
-    if (!c.members().contains(id)) throw new IllegalArgumentException("n" + id + " is not a member of " + c);
     members = c;
     peers = c.members().stream().mapToInt(Integer::intValue).filter(p -> p != id).toArray();
     voterPeers = Arrays.stream(peers).filter(c::isVoter).toArray();
+    if (progress == null) return;
+    Progress[] grown = new Progress[Math.max(id, maxId(peers)) + 1];
+    grown[id] = progress[id];
+    for (int p : peers) grown[p] = p < progress.length && progress[p] != null ? progress[p] : new Progress(log.lastIndex() + 1);
+    progress = grown;
+  }
+
+  private static boolean decodes(byte[] configuration) {
+    try {
+      RaftCodec.decodeConfiguration(configuration);
+      return true;
+    } catch (io.raftkv.codec.CorruptDataException e) {
+      return false;
+    }
   }
 
   /** Whether {@code p} is another member of the group. */
@@ -651,7 +695,7 @@ public class RaftCore {
       int from = (int) pr.snapshotSent;
       int len = (int) Math.min(config.snapshotChunkBytes(), size - from);
       byte[] chunk = from == 0 && len == size ? data : Arrays.copyOfRange(data, from, from + len);
-      send(p, new InstallSnapshot(term, s.index(), s.term(), from, size, chunk));
+      send(p, new InstallSnapshot(term, s.index(), s.term(), from, size, chunk, s.configuration()));
       pr.snapshotSent = from + len;
       pr.snapshotStarted = true;
     }
@@ -978,6 +1022,7 @@ public class RaftCore {
       return;
     }
     // If an existing entry conflicts with a new one, delete it and all that follow (§5.3)
+    boolean membershipMayChange = false;
     for (LogEntry e : entries) {
       if (e.index() <= log.lastIndex()) {
         if (log.term(e.index()) == e.term()) continue;
@@ -985,10 +1030,13 @@ public class RaftCore {
           throw new IllegalStateException("n" + id + " asked to overwrite committed entry " + e.index());
         log.truncateFrom(e.index());
         pendingEntries.removeIf(x -> x.index() >= e.index());
+        membershipMayChange = true; // a configuration entry may have gone: fall back (§4.1)
       }
       log.append(e);
       pendingEntries.add(e);
+      membershipMayChange |= e.isConfiguration();
     }
+    if (membershipMayChange) refreshMembers();
     long lastNew = prev + entries.size();
     if (ae.leaderCommit() > commitIndex) {
       commitIndex = Math.max(commitIndex, Math.min(ae.leaderCommit(), lastNew));
@@ -1038,8 +1086,9 @@ public class RaftCore {
     log.compactTo(index, is.lastIncludedTerm());
     long last = log.lastIndex();
     pendingEntries.removeIf(x -> x.index() <= index || x.index() > last);
-    snapshot = new Snapshot(index, is.lastIncludedTerm(), data);
+    snapshot = new Snapshot(index, is.lastIncludedTerm(), data, is.configuration());
     pendingSnapshot = snapshot;
+    refreshMembers(); // the snapshot's, unless the log kept past it records a newer one
     commitIndex = index;
     applied = index;
     pendingApplies.add(new ApplyMsg.SnapshotInstalled(index, is.lastIncludedTerm(), data));

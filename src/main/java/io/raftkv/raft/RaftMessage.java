@@ -132,8 +132,14 @@ public sealed interface RaftMessage {
    * One chunk of a snapshot (Figure 13): bytes {@code [offset, offset + data.length)} of a snapshot
    * of {@code size} bytes covering the log up to {@code lastIncludedIndex}.
    */
-  record InstallSnapshot(long term, long lastIncludedIndex, long lastIncludedTerm, long offset, long size, byte[] data)
+  record InstallSnapshot(
+      long term, long lastIncludedIndex, long lastIncludedTerm, long offset, long size, byte[] data, Configuration configuration)
       implements RaftMessage {
+    /** A chunk of a snapshot without a recorded configuration. */
+    public InstallSnapshot(long term, long lastIncludedIndex, long lastIncludedTerm, long offset, long size, byte[] data) {
+      this(term, lastIncludedIndex, lastIncludedTerm, offset, size, data, null);
+    }
+
     /** The whole snapshot in one message. */
     public InstallSnapshot(long term, long lastIncludedIndex, long lastIncludedTerm, byte[] data) {
       this(term, lastIncludedIndex, lastIncludedTerm, 0, data.length, data);

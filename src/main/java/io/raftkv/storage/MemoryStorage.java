@@ -1,5 +1,6 @@
 package io.raftkv.storage;
 
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.LogTail;
@@ -24,6 +25,7 @@ public final class MemoryStorage implements RaftStorage {
   private HardState hardState = HardState.INITIAL;
   private final Entries log = new Entries();
   private byte[] snapshotData = new byte[0];
+  private Configuration snapshotConfiguration; // null: none recorded
 
   /** The entries after the snapshot, with the sum of their encoded sizes kept as they change. */
   private static final class Entries extends LogTail {
@@ -74,6 +76,7 @@ public final class MemoryStorage implements RaftStorage {
     c.log.list.addAll(log.list);
     c.log.bytes = log.bytes;
     c.snapshotData = snapshotData; // never mutated in place
+    c.snapshotConfiguration = snapshotConfiguration;
     return c;
   }
 
@@ -90,6 +93,7 @@ public final class MemoryStorage implements RaftStorage {
     // Unchecked, as the lab's Persister stores what it is given: RaftCore checks the log it starts from.
     for (LogEntry e : s.entries()) log.addLast(e);
     snapshotData = snapshot == null ? new byte[0] : snapshot.clone();
+    snapshotConfiguration = null; // the lab's snapshots carry no membership
   }
 
   public synchronized byte[] readRaftState() {
@@ -106,7 +110,9 @@ public final class MemoryStorage implements RaftStorage {
   @Override
   public synchronized PersistentState load() {
     Snapshot snap =
-        log.snapshotIndex() == 0 ? Snapshot.EMPTY : new Snapshot(log.snapshotIndex(), log.snapshotTerm(), snapshotData);
+        log.snapshotIndex() == 0
+            ? Snapshot.EMPTY
+            : new Snapshot(log.snapshotIndex(), log.snapshotTerm(), snapshotData, snapshotConfiguration);
     return new PersistentState(hardState, snap, log.list);
   }
 
@@ -116,7 +122,10 @@ public final class MemoryStorage implements RaftStorage {
     Snapshot s = ready.snapshot();
     boolean newer = s != null && s.index() > log.snapshotIndex();
     log.apply(s, ready.entries());
-    if (newer) snapshotData = s.data();
+    if (newer) {
+      snapshotData = s.data();
+      snapshotConfiguration = s.configuration();
+    }
     if (ready.hardState() != null) hardState = ready.hardState();
   }
 

@@ -4,6 +4,7 @@ import io.raftkv.codec.ByteReader;
 import io.raftkv.codec.ByteWriter;
 import io.raftkv.codec.CorruptDataException;
 import io.raftkv.raft.HardState;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.RaftCodec;
 import io.raftkv.raft.Snapshot;
@@ -36,7 +37,8 @@ import java.util.zip.CRC32C;
  * while damage after the last one may be a torn write. The salt is random per segment and never
  * leaves the directory, so a command crafted to contain a frame cannot pass for a sync point.
  * {@code hardstate} holds one HARD_STATE(term, votedFor+1) frame and {@code snapshot} one
- * SNAPSHOT(index, term, data) frame.
+ * SNAPSHOT(index, term, data) frame, or SNAPSHOT_WITH_CONFIGURATION(index, term, configuration,
+ * data) when the snapshot records its membership.
  *
  * <p>Version 1 (still read) had no salt and no sync points: a version-1 segment is never appended
  * to again, and its tail is judged as it was then (a bad record followed by any valid frame is
@@ -56,6 +58,8 @@ final class WalFormat {
   static final int SNAPSHOT = 5;
   static final int SYNC_POINT = 6;
   static final int TYPED_ENTRIES = 7;
+  /** A SNAPSHOT with the configuration in effect at its index, before the data. */
+  static final int SNAPSHOT_WITH_CONFIGURATION = 8;
 
   static final String HARD_STATE_FILE = "hardstate";
   static final String SNAPSHOT_FILE = "snapshot";
@@ -128,7 +132,9 @@ final class WalFormat {
 
   /** The payload of a SNAPSHOT frame up to (excluding) the data bytes, which follow it. */
   static byte[] snapshotPrefix(Snapshot s) {
-    return payload(SNAPSHOT).varint(s.index()).varint(s.term()).varint(s.data().length).toByteArray();
+    if (s.configuration() == null) return payload(SNAPSHOT).varint(s.index()).varint(s.term()).varint(s.data().length).toByteArray();
+    ByteWriter w = payload(SNAPSHOT_WITH_CONFIGURATION).varint(s.index()).varint(s.term());
+    return w.bytes(RaftCodec.encodeConfiguration(s.configuration())).varint(s.data().length).toByteArray();
   }
 
   private static ByteWriter payload(int type) {
@@ -183,6 +189,11 @@ final class WalFormat {
           case SNAPSHOT -> {
             long index = r.varint(), term = r.varint();
             yield new SnapshotRecord(new Snapshot(index, term, r.bytes()));
+          }
+          case SNAPSHOT_WITH_CONFIGURATION -> {
+            long index = r.varint(), term = r.varint();
+            Configuration c = RaftCodec.decodeConfiguration(r.bytes());
+            yield new SnapshotRecord(new Snapshot(index, term, r.bytes(), c));
           }
           default -> throw new CorruptDataException("unknown record type " + type);
         };
