@@ -9,6 +9,13 @@ public sealed interface ApplyMsg {
    */
   record Command(long index, long term, byte[] command) implements ApplyMsg {}
 
+  /**
+   * The configuration entry at {@code index} is committed: {@code configuration} is the group's
+   * membership from there on (unless a later entry changes it). It follows the {@link Command} of
+   * its index, an empty one: services that do not care about membership skip both.
+   */
+  record ConfigurationApplied(long index, Configuration configuration) implements ApplyMsg {}
+
   /** A snapshot installed from the leader: the service must replace its state with it. */
   record SnapshotInstalled(long index, long term, byte[] data) implements ApplyMsg {}
 

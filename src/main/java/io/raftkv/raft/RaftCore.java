@@ -53,6 +53,8 @@ public class RaftCore {
    * dissertation's rule, §4.1), else the snapshot's, else {@link #initial}.
    */
   private Configuration members;
+  /** The index of the entry that put {@link #members} in effect; 0 when it came from no entry. */
+  private long membersIndex;
   /** Every member but this peer, ascending: whom a leader replicates to. */
   private int[] peers;
   /** The voters but this peer, ascending: whom a candidate asks. */
@@ -129,7 +131,7 @@ public class RaftCore {
     this.log = new RaftLog(snapshot.index(), snapshot.term(), state.entries());
     this.commitIndex = snapshot.index();
     this.applied = snapshot.index();
-    setMembers(configurationAt(log.lastIndex()));
+    setMembers(configurationAt(log.lastIndex()), configurationIndexAt(log.lastIndex()));
     resetElectionTimeout();
   }
 
@@ -194,7 +196,28 @@ public class RaftCore {
   public Proposal propose(byte[] command) {
     int hint = leadTransferee != -1 ? leadTransferee : leader; // during a transfer: the leader to be
     if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false, hint);
-    return new Proposal(appendEntry(command), term, true, hint);
+    return new Proposal(appendEntry(command, LogEntry.Type.COMMAND), term, true, hint);
+  }
+
+  /**
+   * Proposes a membership change (dissertation §4; etcd's ConfChangeV2): {@code changes} applied to
+   * the configuration in effect under {@code transition}; an empty list leaves a joint
+   * configuration. The new configuration is in effect as soon as it is appended, here and on each
+   * follower as it appends it (§4.1); a joint one marked auto-leave is left by a second change
+   * once it commits; a leader the change removes steps down once it commits.
+   *
+   * @throws Configuration.InvalidChangeException if the change breaks the rules, or now is not the
+   *     time: another change is not yet committed, or this leader has not yet committed an entry
+   *     of its term (the fix of the single-server-change bug; raft-dev, 2015)
+   */
+  public Proposal proposeConfiguration(List<? extends Configuration.Change> changes, Configuration.Transition transition) {
+    int hint = leadTransferee != -1 ? leadTransferee : leader;
+    if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false, hint);
+    if (membersIndex > commitIndex) throw new Configuration.InvalidChangeException("a configuration change is in progress");
+    if (log.term(commitIndex) != term)
+      throw new Configuration.InvalidChangeException("no entry of this leader's term is committed yet");
+    Configuration next = members.apply(changes, transition);
+    return new Proposal(appendConfiguration(next), term, true, hint);
   }
 
   /**
@@ -258,7 +281,7 @@ public class RaftCore {
    * hostile peer, and stepping them could make the core throw.
    */
   public String invalid(int from, RaftMessage m) {
-    if (!isPeer(from)) return "unknown sender n" + from;
+    if (from < 0 || from == id) return "unknown sender n" + from;
     if (m == null) return "no message";
     if (m.term() < 0) return "negative term";
     if (m instanceof RequestVote rv) {
@@ -294,7 +317,7 @@ public class RaftCore {
 
   /** A message from peer {@code from}. */
   public void step(int from, RaftMessage m) {
-    if (!isPeer(from)) throw new IllegalArgumentException("message from unknown peer " + from);
+    if (from < 0 || from == id) throw new IllegalArgumentException("message from unknown peer " + from);
     if (m.term() > term) {
       if (m instanceof RequestVote rv) {
         if (inVoteLease() && !rv.transfer()) {
@@ -409,6 +432,9 @@ public class RaftCore {
     for (int p : peers) progress[p] = new Progress(log.lastIndex() + 1);
     progress[id].maybeUpdate(log.lastIndex());
     for (int p : peers) sendAppend(p, true);
+    // A leader elected while joint must leave by itself too (etcd #12136): once an entry of its
+    // term commits, which this no-op brings about.
+    if (members.isJoint() && members.autoLeave()) appendEntry(new byte[0], LogEntry.Type.COMMAND);
   }
 
   /** Whether the votes gathered so far are a majority (of each half, while joint). */
@@ -426,17 +452,41 @@ public class RaftCore {
    * at or below it, else the snapshot's, else the initial one.
    */
   private Configuration configurationAt(long index) {
-    for (long i = Math.min(index, log.lastIndex()); i > log.snapshotIndex(); i--) {
-      LogEntry e = log.entry(i);
-      if (e.isConfiguration()) return RaftCodec.decodeConfiguration(e.command());
-    }
+    long at = configurationIndexAt(index);
+    if (at > 0) return RaftCodec.decodeConfiguration(log.entry(at).command());
     return snapshot.configuration() != null ? snapshot.configuration() : initial;
+  }
+
+  /** The index of the newest configuration entry at or below {@code index} in the log, or 0. */
+  private long configurationIndexAt(long index) {
+    for (long i = Math.min(index, log.lastIndex()); i > log.snapshotIndex(); i--) {
+      if (log.entry(i).isConfiguration()) return i;
+    }
+    return 0;
   }
 
   /** Makes the membership the one the log and snapshot now record. */
   private void refreshMembers() {
+    long at = configurationIndexAt(log.lastIndex());
     Configuration c = configurationAt(log.lastIndex());
-    if (!c.equals(members)) setMembers(c);
+    if (!c.equals(members) || at != membersIndex) setMembers(c, at);
+  }
+
+  /**
+   * The configuration in effect is committed (leader only): leave it if it is joint and marked
+   * auto-leave, exactly once since the leave is in effect as soon as it is appended (etcd #14538:
+   * sent out at once); step down if it no longer has this leader as a voter (etcd
+   * StepDownOnRemoval), first telling the most up-to-date voter to campaign so the group need not
+   * wait for an election timeout.
+   */
+  private void onMembersCommitted() {
+    if (members.isJoint() && members.autoLeave()) {
+      appendConfiguration(members.apply(List.of(), Configuration.Transition.AUTO));
+    } else if (!members.isVoter(id)) {
+      int next = bestTransferee();
+      if (next != -1 && progress[next].match == log.lastIndex()) send(next, new TimeoutNow(term));
+      becomeFollower(term, -1);
+    }
   }
 
   /**
@@ -444,8 +494,9 @@ public class RaftCore {
    * its last index, as at the start of a term) and stops replicating to those it no longer has.
    * This peer need not be a member: one that was removed keeps running but never campaigns.
    */
-  private void setMembers(Configuration c) {
+  private void setMembers(Configuration c, long index) {
     members = c;
+    membersIndex = index;
     peers = c.members().stream().mapToInt(Integer::intValue).filter(p -> p != id).toArray();
     voterPeers = Arrays.stream(peers).filter(c::isVoter).toArray();
     if (progress == null) return;
@@ -702,7 +753,7 @@ public class RaftCore {
   }
 
   private void onAppendEntriesReply(int from, AppendEntriesReply r) {
-    if (role != Role.LEADER || r.term() < term) return; // stale
+    if (role != Role.LEADER || r.term() < term || !isPeer(from)) return; // stale, or not (or no longer) a member
     Progress pr = progress[from];
     pr.recentActive = true;
     if (r.readRound() != 0) confirmRead(from, r.readRound()); // rejections confirm the term too
@@ -735,7 +786,7 @@ public class RaftCore {
   }
 
   private void onInstallSnapshotReply(int from, InstallSnapshotReply r) {
-    if (role != Role.LEADER || r.term() < term) return;
+    if (role != Role.LEADER || r.term() < term || !isPeer(from)) return;
     Progress pr = progress[from];
     pr.recentActive = true;
     if (!r.done()) {
@@ -776,14 +827,23 @@ public class RaftCore {
     commitIndex = quorumIndex;
     emitApplies();
     startReadRound(); // reads may have waited for the first commit of this term
+    if (membersIndex <= commitIndex) onMembersCommitted();
     return true;
   }
 
-  /** Appends {@code command} to this leader's log and sends it out; returns its index. */
-  private long appendEntry(byte[] command) {
-    LogEntry e = new LogEntry(log.lastIndex() + 1, term, command);
+  /** Appends {@code c} to this leader's log, puts it in effect (§4.1) and sends it out. */
+  private long appendConfiguration(Configuration c) {
+    long index = appendEntry(RaftCodec.encodeConfiguration(c), LogEntry.Type.CONFIGURATION);
+    maybeCommit(); // a smaller quorum may already hold what was waiting (etcd TestCommitAfterRemoveNode)
+    return index;
+  }
+
+  /** Appends an entry to this leader's log and sends it out; returns its index. */
+  private long appendEntry(byte[] command, LogEntry.Type type) {
+    LogEntry e = new LogEntry(log.lastIndex() + 1, term, command, type);
     log.append(e);
     pendingEntries.add(e);
+    if (e.isConfiguration()) setMembers(RaftCodec.decodeConfiguration(command), e.index());
     progress[id].maybeUpdate(e.index());
     if (peers.length == 0) maybeCommit();
     for (int p : peers) sendAppend(p, false);
@@ -801,7 +861,7 @@ public class RaftCore {
   private void startReadRound() {
     if (readsQueued.isEmpty() || !readsInRound.isEmpty()) return;
     if (log.term(commitIndex) != term) {
-      if (log.lastTerm() != term) appendEntry(new byte[0]);
+      if (log.lastTerm() != term) appendEntry(new byte[0], LogEntry.Type.COMMAND);
       return;
     }
     readRound++;
@@ -1101,7 +1161,12 @@ public class RaftCore {
     while (applied < commitIndex) {
       applied++;
       LogEntry e = log.entry(applied);
-      pendingApplies.add(new ApplyMsg.Command(e.index(), e.term(), e.command()));
+      if (e.isConfiguration()) {
+        pendingApplies.add(new ApplyMsg.Command(e.index(), e.term(), new byte[0]));
+        pendingApplies.add(new ApplyMsg.ConfigurationApplied(e.index(), RaftCodec.decodeConfiguration(e.command())));
+      } else {
+        pendingApplies.add(new ApplyMsg.Command(e.index(), e.term(), e.command()));
+      }
     }
   }
 

@@ -224,7 +224,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private Behavior<Command> onInbound(Inbound m) {
-    String invalid = core.invalid(m.from(), m.message());
+    String invalid = m.from() >= queuedTo.length ? "no route to n" + m.from() : core.invalid(m.from(), m.message());
     if (invalid != null) {
       // a broken or hostile sender must not stop this peer
       getContext().getLog().warn("n{} dropped a message from n{}: {}", core.id(), m.from(), invalid);

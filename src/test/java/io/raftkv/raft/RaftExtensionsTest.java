@@ -523,7 +523,9 @@ class RaftExtensionsTest {
   @Test
   void invalidMessagesAreNamed() {
     RaftCore c = new TestNet(3).core(0);
-    assertNotNull(c.invalid(3, new RequestVoteReply(1, true)), "unknown sender");
+    // a sender outside the configuration may be a member to be, or a removed leader still
+    // replicating its removal: the core takes it (the shell drops what it cannot route)
+    assertNull(c.invalid(3, new RequestVoteReply(1, true)), "a sender outside the configuration");
     assertNotNull(c.invalid(0, new RequestVoteReply(1, true)), "itself");
     assertNotNull(c.invalid(-1, new RequestVoteReply(1, true)));
     assertNotNull(c.invalid(1, new RequestVoteReply(-5, true)), "negative term");
