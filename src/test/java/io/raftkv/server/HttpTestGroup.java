@@ -14,7 +14,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
  * A KV group of {@code n} replicas in one ActorTestKit over a direct in-memory transport (as in
@@ -26,7 +25,7 @@ public final class HttpTestGroup {
   private final ActorRef<KvServer.Command>[] servers;
   private final ActorRef<RaftPeer.Command>[] rafts;
   private final HttpApi[] apis;
-  private final ServerBinding[] bindings;
+  private final HttpApi.Binding[] bindings;
   private final ServerCall call;
 
   /**
@@ -39,7 +38,7 @@ public final class HttpTestGroup {
     this.servers = new ActorRef[n];
     this.rafts = new ActorRef[n];
     this.apis = new HttpApi[n];
-    this.bindings = new ServerBinding[n];
+    this.bindings = new HttpApi.Binding[n];
     AtomicReferenceArray<ActorRef<RaftPeer.Command>> directory = new AtomicReferenceArray<>(n);
     PeerTransport transport =
         e -> {
@@ -96,7 +95,7 @@ public final class HttpTestGroup {
   }
 
   public void unbind() {
-    for (ServerBinding b : bindings) {
+    for (HttpApi.Binding b : bindings) {
       if (b != null) b.unbind().toCompletableFuture().join();
     }
   }
