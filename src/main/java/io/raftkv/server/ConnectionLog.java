@@ -43,7 +43,7 @@ final class ConnectionLog implements LoggingAdapter {
       LOG.debug(text);
       return;
     }
-    if (suppressed > 0) text += " (" + suppressed + " more lines about HTTP clients suppressed)";
+    if (suppressed > 0) text += " (" + suppressed + " more line" + (suppressed == 1 ? "" : "s") + " about HTTP clients suppressed)";
     switch (level) {
       case ERROR -> LOG.error(text, cause);
       case WARN -> LOG.warn(text);

@@ -31,8 +31,15 @@ public final class HttpTestGroup {
   /**
    * @param deadline each node's Clerk deadline and HTTP request deadline
    */
-  @SuppressWarnings("unchecked")
   public HttpTestGroup(ActorTestKit testKit, int n, HttpApi.Limits limits, Duration deadline) {
+    this(testKit, n, limits, deadline, HttpApi.Connections.fromConfig(testKit.system().settings().config()));
+  }
+
+  /**
+   * @param connections each node's HTTP connection limits and timeouts
+   */
+  @SuppressWarnings("unchecked")
+  public HttpTestGroup(ActorTestKit testKit, int n, HttpApi.Limits limits, Duration deadline, HttpApi.Connections connections) {
     this.n = n;
     this.testKit = testKit;
     this.servers = new ActorRef[n];
@@ -66,7 +73,7 @@ public final class HttpTestGroup {
       KvClient clerk = new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(20), deadline));
       ActorRef<RaftPeer.Command> raft = rafts[i];
       apis[i] = new HttpApi(clerk, () -> askState(raft, deadline), limits, deadline, new Metrics());
-      bindings[i] = apis[i].bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+      bindings[i] = apis[i].bind(testKit.system(), "127.0.0.1", 0, connections).toCompletableFuture().join();
     }
   }
 
