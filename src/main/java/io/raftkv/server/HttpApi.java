@@ -46,8 +46,9 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
  *
  * <p>A PUT without {@code version} creates or overwrites; {@code "version":0} creates only if the
  * key is absent. The key is one URL-decoded path segment and may hold any Unicode text (sent as
- * UTF-8, percent-encoded; a {@code /} in a key must be sent as {@code %2F}). Bodies are JSON objects
- * (read as UTF-8 whatever the Content-Type says); unknown fields and unknown query parameters are
+ * UTF-8, percent-encoded; a {@code /} in a key must be sent as {@code %2F}; invalid UTF-8 is refused).
+ * Bodies are JSON objects in strict UTF-8 (no byte order mark, no other charset in the
+ * Content-Type); unknown fields and unknown query parameters are
  * rejected rather than ignored, so that a misspelt {@code version} cannot turn a conditional write
  * into an unconditional one. A {@code null} field counts as absent.
  *
@@ -73,14 +74,15 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
  *
  * Every error body is {@code {"error":name[,"message":text]}}: 400 BadRequest (malformed JSON, a
  * wrong field type, an unknown field, a negative or non-numeric version, an empty key, text that is
- * not valid Unicode); 413 TooLarge (key over {@link Limits#maxKeyBytes}, value over {@link
+ * not valid Unicode or not valid UTF-8); 413 TooLarge (key over {@link Limits#maxKeyBytes}, value over {@link
  * Limits#maxValueBytes}, both in UTF-8 bytes); 404 NotFound (unknown path); 405 MethodNotAllowed
  * (with an Allow header); 409 ErrStaleSeq (a write's seq is below its session's latest; not
  * executed); 503 Busy (the leader has too much in flight and refused the op: it did not execute;
  * retry later); 503 Unavailable (a read or status query got no answer within the
  * deadline: no leader, no quorum); 504 ErrMaybe (a write got no answer within the deadline, or an
  * answer that cannot tell whether it executed: it may have happened, now or later). Bad input is
- * rejected before anything reaches the store.
+ * rejected before anything reaches the store. Errors found before routing (400, 408, 414, 431, 501,
+ * 505) have the same JSON shape ({@link JsonParsingErrorHandler}, {@code ConnectionGuard}).
  *
  * <p>The deadline: the Clerk's own {@link KvClient.Settings#deadline()} should be set (so that it
  * stops retrying); this API also gives up after {@code deadline} regardless.
