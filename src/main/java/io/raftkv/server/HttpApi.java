@@ -151,9 +151,14 @@ public final class HttpApi {
       if (maxHeadBytes < 1024) throw new IllegalArgumentException("max-head-bytes must be at least 1024");
     }
 
-    /** From {@code raftkv.http} in {@code config} (reference.conf has every key). */
+    /** The defaults of raftkv's {@code reference.conf}. */
+    public static Connections defaults() {
+      return fromConfig(ConfigFactory.defaultReference());
+    }
+
+    /** From {@code raftkv.http} in {@code config}; keys it lacks take reference.conf's defaults. */
     public static Connections fromConfig(Config config) {
-      Config c = config.getConfig(CONFIG_PATH);
+      Config c = config.withFallback(ConfigFactory.defaultReference()).getConfig(CONFIG_PATH);
       return new Connections(
           c.getDuration("header-timeout"),
           c.getDuration("idle-timeout"),

@@ -247,6 +247,19 @@ class HttpHygieneTest {
     }
   }
 
+  @Test
+  void connectionSettingsComeFromRaftkvHttpWithTheReferenceDefaults() {
+    HttpApi.Connections d = HttpApi.Connections.defaults();
+    assertEquals(
+        new HttpApi.Connections(Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofSeconds(10), 512, 128, 32 * 1024, 5), d);
+    HttpApi.Connections c =
+        HttpApi.Connections.fromConfig(
+            com.typesafe.config.ConfigFactory.parseString("raftkv.http { header-timeout = 2s, max-connections = 7 }"));
+    assertEquals(Duration.ofSeconds(2), c.headerTimeout());
+    assertEquals(7, c.maxConnections());
+    assertEquals(d.idleTimeout(), c.idleTimeout(), "the rest from reference.conf");
+  }
+
   // ---------------------------------------------------------------- slowloris
 
   @Test
