@@ -260,6 +260,40 @@ class HttpHygieneTest {
     assertEquals(d.idleTimeout(), c.idleTimeout(), "the rest from reference.conf");
   }
 
+  @Test
+  void theRequestTimeoutIsJsonToo() throws Exception {
+    // a Clerk that never answers, a deadline longer than the request timeout: pekko-http answers
+    io.raftkv.client.KvClient silent =
+        new io.raftkv.client.KvClient(
+            (server, op) -> new java.util.concurrent.CompletableFuture<>(),
+            1,
+            new io.raftkv.client.KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(30)));
+    HttpApi api =
+        new HttpApi(silent, () -> new java.util.concurrent.CompletableFuture<>(), LIMITS, Duration.ofSeconds(30), new Metrics());
+    HttpApi.Connections quick =
+        new HttpApi.Connections(HEADER_TIMEOUT, Duration.ofSeconds(30), Duration.ofMillis(300), 10, 10, 16 * 1024, 5);
+    HttpApi.Binding b = api.bind(testKit.system(), "127.0.0.1", 0, quick).toCompletableFuture().join();
+    int p = b.localAddress().getPort();
+    try {
+      Reply read = exchangeOn(p, "GET /v1/kv/k HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertEquals(503, read.status(), read.text());
+      assertEquals("Unavailable", read.json().get("error").asText());
+      Reply write = exchangeOn(p, "PUT /v1/kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n{\"value\":\"v\"}");
+      assertEquals(504, write.status(), write.text());
+      assertEquals("ErrMaybe", write.json().get("error").asText());
+    } finally {
+      b.unbind().toCompletableFuture().join();
+    }
+  }
+
+  static Reply exchangeOn(int port, String request) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(ascii(request));
+      return read(s.getInputStream(), false);
+    }
+  }
+
   // ---------------------------------------------------------------- slowloris
 
   @Test
