@@ -32,6 +32,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.Uri;
+import org.apache.pekko.http.javadsl.model.headers.RawRequestURI;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
@@ -85,7 +86,8 @@ final class KvRoutes {
     return extractRequest(
         request -> {
           Uri uri = request.getUri();
-          String key = request.getHeader("Raw-Request-URI").map(h -> rawKey(h.value(), append)).orElse(null);
+          // the modeled header is pekko-http's own (raw-request-uri-header); one a client sends is a RawHeader
+          String key = request.getHeader(RawRequestURI.class).map(h -> rawKey(h.uri(), append)).orElse(null);
           return kvRequest(kind, key, decodedKey, uri);
         });
   }

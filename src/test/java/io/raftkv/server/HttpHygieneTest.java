@@ -200,6 +200,8 @@ class HttpHygieneTest {
     t.add(probe("invalid UTF-8 in a percent-encoded key", "GET /v1/kv/%ff HTTP/1.1\r\n" + host + "\r\n", 400, "BadRequest"));
     t.add(probe("overlong UTF-8 in a percent-encoded key", "POST /v1/kv/a%C0%AF/append HTTP/1.1\r\n" + host
         + "Content-Length: 13\r\n\r\n{\"value\":\"a\"}", 400, "BadRequest"));
+    t.add(probe("invalid UTF-8 in a key, with a Raw-Request-URI header of the client's", "GET /v1/kv/%ff HTTP/1.1\r\n" + host
+        + "Raw-Request-URI: /v1/kv/a\r\n\r\n", 400, "BadRequest"));
     t.add(probe("unknown path", "GET /nope HTTP/1.1\r\n" + host + "\r\n", 404, "NotFound"));
     t.add(probe("wrong method", "DELETE /v1/status HTTP/1.1\r\n" + host + "\r\n", 405, "MethodNotAllowed"));
     return t.stream();
