@@ -145,6 +145,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
         RequestFraming.Refusal refusal = framing.refusal();
         if (refusal != null) {
           stopClock();
+          log.metrics().countRefusedBeforeRouting();
           log.warn("refused a request with " + refusal.status() + ": " + refusal.message());
           finish(pass, answer(refusal.status(), refusal.reason(), refusal.error(), refusal.message()));
         } else if (!pass.isEmpty()) {
@@ -179,6 +180,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
           startClock(); // the head waits behind a request the server has not answered yet
           return;
         }
+        log.metrics().countHeadTimeout();
         long secs = headerTimeout.toMillis() / 1000;
         String limit = secs * 1000 == headerTimeout.toMillis() ? secs + " s" : headerTimeout.toMillis() + " ms";
         if (framing.headPending()) {

@@ -17,15 +17,22 @@ final class ConnectionLog implements LoggingAdapter {
   static final Logger LOG = LoggerFactory.getLogger("io.raftkv.server.http");
 
   private final LogLimiter limiter;
+  private final Metrics metrics;
   private final String peer;
   private final AtomicBoolean spoke = new AtomicBoolean();
 
-  ConnectionLog(LogLimiter limiter, InetSocketAddress remote) {
+  ConnectionLog(LogLimiter limiter, Metrics metrics, InetSocketAddress remote) {
     this.limiter = limiter;
+    this.metrics = metrics;
     this.peer = remote == null ? "?" : remote.getAddress().getHostAddress() + ":" + remote.getPort();
   }
 
   private enum Level { ERROR, WARN, INFO }
+
+  /** The node's metrics, which count what happens to connections. */
+  Metrics metrics() {
+    return metrics;
+  }
 
   /** One line about this connection (WARN), subject to the limits above. */
   void warn(String message) {
@@ -40,6 +47,7 @@ final class ConnectionLog implements LoggingAdapter {
     }
     long suppressed = limiter.tryAcquire();
     if (suppressed < 0) {
+      metrics.countSuppressedLogLine();
       LOG.debug(text);
       return;
     }

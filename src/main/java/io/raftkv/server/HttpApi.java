@@ -257,7 +257,7 @@ public final class HttpApi {
     Config overrides = ConfigFactory.parseMap(Map.of("pekko.http.server", server));
     ServerSettings settings = ServerSettings.create(overrides.withFallback(system.settings().config()));
     return HttpServer.bind(
-        system, host, port, settings, connections, new LogLimiter(connections.logLinesPerSecond()), routes().flow(system));
+        system, host, port, settings, connections, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
   }
 
   /** All endpoints, sealed: rejections and failures become JSON error responses. */

@@ -40,6 +40,7 @@ final class HttpServer {
       ServerSettings settings,
       HttpApi.Connections limits,
       LogLimiter logLimiter,
+      Metrics metrics,
       Flow<HttpRequest, HttpResponse, NotUsed> handler) {
     Materializer mat = SystemMaterializer.get(system).materializer();
     Http http = Http.get(system);
@@ -47,7 +48,7 @@ final class HttpServer {
         .bind(host, port, limits.backlog(), List.of(), false, Optional.of(limits.idleTimeout()))
         .mapAsyncUnordered(
             limits.maxConnections(),
-            connection -> serve(connection, http, settings, limits, logLimiter, handler, mat))
+            connection -> serve(connection, http, settings, limits, logLimiter, metrics, handler, mat))
         .to(Sink.ignore())
         .run(mat)
         .thenApply(
@@ -72,10 +73,11 @@ final class HttpServer {
       ServerSettings settings,
       HttpApi.Connections limits,
       LogLimiter logLimiter,
+      Metrics metrics,
       Flow<HttpRequest, HttpResponse, NotUsed> handler,
       Materializer mat) {
     InetSocketAddress remote = connection.remoteAddress();
-    ConnectionLog log = new ConnectionLog(logLimiter, remote);
+    ConnectionLog log = new ConnectionLog(logLimiter, metrics, remote);
     AtomicInteger inFlight = new AtomicInteger();
     ConnectionGuard guard = new ConnectionGuard(limits.headerTimeout(), limits.maxHeadBytes(), inFlight, log);
     // TLSPlacebo's inbound side carries SessionBytes, a kind of SslTlsInbound
@@ -96,12 +98,14 @@ final class HttpServer {
                 });
     Flow<ByteString, ByteString, NotUsed> connectionFlow =
         counted.join(http.serverLayer(settings, Optional.of(remote), log).atop(plain).atop(BidiFlow.fromGraph(guard)));
+    metrics.connectionOpened();
     try {
       connection.handleWith(connectionFlow, mat);
     } catch (RuntimeException e) {
+      metrics.connectionClosed();
       log.notifyError(e, "could not start serving the connection");
       return CompletableFuture.completedFuture(Done.getInstance());
     }
-    return guard.terminated();
+    return guard.terminated().whenComplete((done, failure) -> metrics.connectionClosed());
   }
 }

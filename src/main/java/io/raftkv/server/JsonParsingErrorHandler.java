@@ -25,6 +25,7 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
     String message = info.summary().isEmpty() ? status.reason() : info.summary();
     int code = statusFor(status.intValue(), message);
+    if (log instanceof ConnectionLog c) c.metrics().countRefusedBeforeRouting();
     if (log != null && log.isWarningEnabled()) log.warning("refused a request with " + code + ": " + message);
     return HttpOutcomes.error(StatusCodes.get(code), errorName(code), message);
   }

@@ -307,6 +307,8 @@ class HttpHygieneTest {
     for (int i = 0; i < idle; i++) idlers.add(connect());
     for (int i = 0; i < trickling; i++) tricklers.add(connect());
     byte[] slowHead = ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(100));
+    Metrics metrics = group.api(0).metrics();
+    long timeoutsBefore = metrics.headTimeouts();
     long start = System.nanoTime();
     Thread trickler =
         new Thread(
@@ -356,8 +358,11 @@ class HttpHygieneTest {
       assertTrue(allClosedAfter >= HEADER_TIMEOUT.toSeconds(), "closed too early: " + allClosedAfter);
       assertTrue(allClosedAfter < 4 * HEADER_TIMEOUT.toSeconds() + 3, "closed after " + allClosedAfter + " s");
 
-      // the node serves as before
+      // the node serves as before, and says what happened
       assertEquals(200, exchange(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")).status());
+      assertEquals(idle + trickling, metrics.headTimeouts() - timeoutsBefore);
+      Reply scrape = exchange(ascii("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+      assertTrue(scrape.text().contains("\nraftkv_http_head_timeouts_total "), scrape.text());
     } finally {
       trickler.interrupt();
       for (Socket s : idlers) s.close();
@@ -379,6 +384,7 @@ class HttpHygieneTest {
   @Test
   void aFloodOfBadRequestsLogsABoundedNumberOfLinesAndNoErrors() throws Exception {
     int before = logged.list.size();
+    long refusedBefore = group.api(0).metrics().refusedBeforeRouting();
     long start = System.nanoTime();
     int requests = 60;
     for (int i = 0; i < requests; i++) exchange(ascii("GET /v1/kv/%zz HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -387,6 +393,7 @@ class HttpHygieneTest {
     long warnings = lines.stream().filter(e -> e.getLevel().toString().equals("WARN")).count();
     assertTrue(warnings <= LOG_LINES_PER_SECOND * (Math.ceil(seconds) + 1), warnings + " lines in " + seconds + " s");
     assertTrue(warnings >= 1, "the first one is logged");
+    assertEquals(requests, group.api(0).metrics().refusedBeforeRouting() - refusedBefore, "each is counted");
     assertFalse(lines.stream().anyMatch(e -> e.getLevel().toString().equals("ERROR")), "no ERROR for a client's fault");
     assertTrue(lines.stream().allMatch(e -> e.getThrowableProxy() == null), "no stack traces");
     // a line after the flood says how many were held back
