@@ -304,6 +304,9 @@ class HttpHygieneTest {
     int trickling = 40; // 80 together: more than the 50 connections served at once
     List<Socket> idlers = new ArrayList<>();
     List<Socket> tricklers = new ArrayList<>();
+    Socket existing = connect(); // a client's keep-alive connection from before the flood
+    existing.getOutputStream().write(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assertEquals(200, read(existing.getInputStream(), false).status());
     for (int i = 0; i < idle; i++) idlers.add(connect());
     for (int i = 0; i < trickling; i++) tricklers.add(connect());
     byte[] slowHead = ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(100));
@@ -335,6 +338,10 @@ class HttpHygieneTest {
     trickler.start();
     try {
       Thread.sleep(300); // the slow clients hold every slot
+      long onExisting = System.nanoTime();
+      existing.getOutputStream().write(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"));
+      assertEquals(200, read(existing.getInputStream(), false).status(), "an existing connection keeps working");
+      assertTrue(System.nanoTime() - onExisting < HEADER_TIMEOUT.toNanos(), "at once, not after the slow ones left");
       long asked = System.nanoTime();
       Reply normal = exchange(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"));
       double servedAfter = (System.nanoTime() - asked) / 1e9;
@@ -365,6 +372,7 @@ class HttpHygieneTest {
       assertTrue(scrape.text().contains("\nraftkv_http_head_timeouts_total "), scrape.text());
     } finally {
       trickler.interrupt();
+      existing.close();
       for (Socket s : idlers) s.close();
       for (Socket s : tricklers) s.close();
     }
