@@ -128,7 +128,8 @@ public final class HttpApi {
    *     or 504 (writes); above the API's deadline, so it only fires if a route hangs
    * @param maxConnections connections served at once; further ones wait in the listen backlog
    * @param backlog the listen backlog (a hint to the OS)
-   * @param maxHeadBytes the longest request head taken (414 or 431 beyond)
+   * @param maxHeadBytes the longest request head taken (414 or 431 beyond); raised to the URI limit
+   *     plus 16 KiB if below it, so that a maximal key always fits
    * @param logLinesPerSecond WARN lines about misbehaving clients per second, for the whole node
    */
   public record Connections(
@@ -256,8 +257,19 @@ public final class HttpApi {
     server.put("default-host-header", host.contains(":") ? "[" + host + "]" : host);
     Config overrides = ConfigFactory.parseMap(Map.of("pekko.http.server", server));
     ServerSettings settings = ServerSettings.create(overrides.withFallback(system.settings().config()));
+    // a maximal key must fit in a head, whatever max-head-bytes says
+    long maxHead = Math.max(connections.maxHeadBytes(), uriLength + 16 * 1024);
+    Connections effective =
+        new Connections(
+            connections.headerTimeout(),
+            connections.idleTimeout(),
+            connections.requestTimeout(),
+            connections.maxConnections(),
+            connections.backlog(),
+            (int) Math.min(Integer.MAX_VALUE, maxHead),
+            connections.logLinesPerSecond());
     return HttpServer.bind(
-        system, host, port, settings, connections, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
+        system, host, port, settings, effective, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
   }
 
   /** All endpoints, sealed: rejections and failures become JSON error responses. */

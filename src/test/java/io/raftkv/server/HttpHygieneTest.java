@@ -288,6 +288,26 @@ class HttpHygieneTest {
     }
   }
 
+  @Test
+  void aMaximalKeyFitsInAHeadWhateverMaxHeadBytesSays() throws Exception {
+    io.raftkv.client.KvClient busy =
+        new io.raftkv.client.KvClient(
+            (server, op) -> java.util.concurrent.CompletableFuture.completedFuture(io.raftkv.rsm.Rsm.Result.Busy.INSTANCE),
+            1,
+            new io.raftkv.client.KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(5)));
+    HttpApi.Limits bigKeys = new HttpApi.Limits(16 * 1024, 1024);
+    HttpApi api = new HttpApi(busy, () -> new java.util.concurrent.CompletableFuture<>(), bigKeys, Duration.ofSeconds(5), new Metrics());
+    HttpApi.Binding b = api.bind(testKit.system(), "127.0.0.1", 0, CONNECTIONS).toCompletableFuture().join(); // 16 KiB heads
+    try {
+      String key = "%E2%82%AC".repeat(bigKeys.maxKeyBytes() / 3); // 16383 bytes of UTF-8, 49149 characters encoded
+      Reply r = exchangeOn(b.localAddress().getPort(), "GET /v1/kv/" + key + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertEquals(503, r.status(), r.text()); // past every limit, refused only by the busy leader
+      assertEquals("Busy", r.json().get("error").asText());
+    } finally {
+      b.unbind().toCompletableFuture().join();
+    }
+  }
+
   static Reply exchangeOn(int port, String request) throws IOException {
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);
