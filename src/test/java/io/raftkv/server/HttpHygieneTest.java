@@ -10,6 +10,9 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.raftkv.client.KvClient;
+import io.raftkv.rsm.Rsm;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,10 +22,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterAll;
@@ -208,7 +213,7 @@ class HttpHygieneTest {
   }
 
   static byte[] concatBytes(byte[] a, byte[] b) {
-    byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
@@ -256,7 +261,7 @@ class HttpHygieneTest {
         new HttpApi.Connections(Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofSeconds(10), 512, 128, 32 * 1024, 5), d);
     HttpApi.Connections c =
         HttpApi.Connections.fromConfig(
-            com.typesafe.config.ConfigFactory.parseString("raftkv.http { header-timeout = 2s, max-connections = 7 }"));
+            ConfigFactory.parseString("raftkv.http { header-timeout = 2s, max-connections = 7 }"));
     assertEquals(Duration.ofSeconds(2), c.headerTimeout());
     assertEquals(7, c.maxConnections());
     assertEquals(d.idleTimeout(), c.idleTimeout(), "the rest from reference.conf");
@@ -265,13 +270,13 @@ class HttpHygieneTest {
   @Test
   void theRequestTimeoutIsJsonToo() throws Exception {
     // a Clerk that never answers, a deadline longer than the request timeout: pekko-http answers
-    io.raftkv.client.KvClient silent =
-        new io.raftkv.client.KvClient(
-            (server, op) -> new java.util.concurrent.CompletableFuture<>(),
+    KvClient silent =
+        new KvClient(
+            (server, op) -> new CompletableFuture<>(),
             1,
-            new io.raftkv.client.KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(30)));
+            new KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(30)));
     HttpApi api =
-        new HttpApi(silent, () -> new java.util.concurrent.CompletableFuture<>(), LIMITS, Duration.ofSeconds(30), new Metrics());
+        new HttpApi(silent, () -> new CompletableFuture<>(), LIMITS, Duration.ofSeconds(30), new Metrics());
     HttpApi.Connections quick =
         new HttpApi.Connections(HEADER_TIMEOUT, Duration.ofSeconds(30), Duration.ofMillis(300), 10, 10, 16 * 1024, 5);
     HttpApi.Binding b = api.bind(testKit.system(), "127.0.0.1", 0, quick).toCompletableFuture().join();
@@ -290,13 +295,13 @@ class HttpHygieneTest {
 
   @Test
   void aMaximalKeyFitsInAHeadWhateverMaxHeadBytesSays() throws Exception {
-    io.raftkv.client.KvClient busy =
-        new io.raftkv.client.KvClient(
-            (server, op) -> java.util.concurrent.CompletableFuture.completedFuture(io.raftkv.rsm.Rsm.Result.Busy.INSTANCE),
+    KvClient busy =
+        new KvClient(
+            (server, op) -> CompletableFuture.completedFuture(Rsm.Result.Busy.INSTANCE),
             1,
-            new io.raftkv.client.KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(5)));
+            new KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(5)));
     HttpApi.Limits bigKeys = new HttpApi.Limits(16 * 1024, 1024);
-    HttpApi api = new HttpApi(busy, () -> new java.util.concurrent.CompletableFuture<>(), bigKeys, Duration.ofSeconds(5), new Metrics());
+    HttpApi api = new HttpApi(busy, () -> new CompletableFuture<>(), bigKeys, Duration.ofSeconds(5), new Metrics());
     HttpApi.Binding b = api.bind(testKit.system(), "127.0.0.1", 0, CONNECTIONS).toCompletableFuture().join(); // 16 KiB heads
     try {
       String key = "%E2%82%AC".repeat(bigKeys.maxKeyBytes() / 3); // 16383 bytes of UTF-8, 49149 characters encoded

@@ -12,8 +12,10 @@ import io.raftkv.server.RequestParser.Accepted;
 import io.raftkv.server.RequestParser.Parsed;
 import io.raftkv.server.RequestParser.Refused;
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,7 +75,7 @@ class RequestParserTest {
   }
 
   static byte[] utf16(String s, String charset) {
-    return s.getBytes(java.nio.charset.Charset.forName(charset));
+    return s.getBytes(Charset.forName(charset));
   }
 
   static byte[] bom(byte[] mark, String s, String charset) {
@@ -81,7 +83,7 @@ class RequestParserTest {
   }
 
   static byte[] concat(byte[] a, byte[] b) {
-    byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
