@@ -5,20 +5,22 @@ import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.withRequestTimeoutResponse;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.raftkv.client.KvClient;
 import io.raftkv.raft.RaftPeer;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -44,8 +46,9 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
  *
  * <p>A PUT without {@code version} creates or overwrites; {@code "version":0} creates only if the
  * key is absent. The key is one URL-decoded path segment and may hold any Unicode text (sent as
- * UTF-8, percent-encoded; a {@code /} in a key must be sent as {@code %2F}). Bodies are JSON objects
- * (read as UTF-8 whatever the Content-Type says); unknown fields and unknown query parameters are
+ * UTF-8, percent-encoded; a {@code /} in a key must be sent as {@code %2F}; invalid UTF-8 is refused).
+ * Bodies are JSON objects in strict UTF-8 (no byte order mark, no other charset in the
+ * Content-Type); unknown fields and unknown query parameters are
  * rejected rather than ignored, so that a misspelt {@code version} cannot turn a conditional write
  * into an unconditional one. A {@code null} field counts as absent.
  *
@@ -71,14 +74,15 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
  *
  * Every error body is {@code {"error":name[,"message":text]}}: 400 BadRequest (malformed JSON, a
  * wrong field type, an unknown field, a negative or non-numeric version, an empty key, text that is
- * not valid Unicode); 413 TooLarge (key over {@link Limits#maxKeyBytes}, value over {@link
+ * not valid Unicode or not valid UTF-8); 413 TooLarge (key over {@link Limits#maxKeyBytes}, value over {@link
  * Limits#maxValueBytes}, both in UTF-8 bytes); 404 NotFound (unknown path); 405 MethodNotAllowed
  * (with an Allow header); 409 ErrStaleSeq (a write's seq is below its session's latest; not
  * executed); 503 Busy (the leader has too much in flight and refused the op: it did not execute;
  * retry later); 503 Unavailable (a read or status query got no answer within the
  * deadline: no leader, no quorum); 504 ErrMaybe (a write got no answer within the deadline, or an
  * answer that cannot tell whether it executed: it may have happened, now or later). Bad input is
- * rejected before anything reaches the store.
+ * rejected before anything reaches the store. Errors found before routing (400, 408, 414, 431, 501,
+ * 505) have the same JSON shape ({@link JsonParsingErrorHandler}, {@code ConnectionGuard}).
  *
  * <p>The deadline: the Clerk's own {@link KvClient.Settings#deadline()} should be set (so that it
  * stops retrying); this API also gives up after {@code deadline} regardless.
@@ -119,6 +123,69 @@ public final class HttpApi {
   }
 
   public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(5);
+
+  /**
+   * How the node's HTTP server treats connections (HOCON {@code raftkv.http}, see {@code
+   * reference.conf} and docs/http-api.md "Connections").
+   *
+   * @param headerTimeout a connection that has not delivered a complete request head (request line
+   *     and headers) this long after it was accepted, or after the first byte of a later head, is
+   *     closed (with a 408 if part of a head had arrived)
+   * @param idleTimeout a connection with no traffic in either direction this long is closed
+   * @param requestTimeout a request not answered this long after it arrived is answered 503 (reads)
+   *     or 504 (writes); above the API's deadline, so it only fires if a route hangs
+   * @param maxConnections connections served at once; further ones wait in the listen backlog
+   * @param backlog the listen backlog (a hint to the OS)
+   * @param maxHeadBytes the longest request head taken (414 or 431 beyond); raised to the URI limit
+   *     plus 16 KiB if below it, so that a maximal key always fits
+   * @param logLinesPerSecond WARN lines about misbehaving clients per second, for the whole node
+   */
+  public record Connections(
+      Duration headerTimeout,
+      Duration idleTimeout,
+      Duration requestTimeout,
+      int maxConnections,
+      int backlog,
+      int maxHeadBytes,
+      int logLinesPerSecond) {
+    public static final String CONFIG_PATH = "raftkv.http";
+
+    public Connections {
+      for (Duration d : new Duration[] {headerTimeout, idleTimeout, requestTimeout}) {
+        if (d == null || d.isNegative() || d.isZero()) throw new IllegalArgumentException("timeouts must be positive");
+      }
+      if (maxConnections < 1 || backlog < 1 || logLinesPerSecond < 1) {
+        throw new IllegalArgumentException("max-connections, backlog and log-lines-per-second must be positive");
+      }
+      if (maxHeadBytes < 1024) throw new IllegalArgumentException("max-head-bytes must be at least 1024");
+    }
+
+    /** The defaults of raftkv's {@code reference.conf}. */
+    public static Connections defaults() {
+      return fromConfig(ConfigFactory.defaultReference());
+    }
+
+    /** From {@code raftkv.http} in {@code config}; keys it lacks take reference.conf's defaults. */
+    public static Connections fromConfig(Config config) {
+      Config c = config.withFallback(ConfigFactory.defaultReference()).getConfig(CONFIG_PATH);
+      return new Connections(
+          c.getDuration("header-timeout"),
+          c.getDuration("idle-timeout"),
+          c.getDuration("request-timeout"),
+          c.getInt("max-connections"),
+          c.getInt("backlog"),
+          (int) Math.min(Integer.MAX_VALUE, c.getBytes("max-head-bytes")),
+          c.getInt("log-lines-per-second"));
+    }
+  }
+
+  /** A bound server: where it listens, and how to stop accepting connections. */
+  public interface Binding {
+    InetSocketAddress localAddress();
+
+    /** Stops accepting new connections; those open stay until they close. */
+    CompletionStage<Done> unbind();
+  }
 
   private final Limits limits;
   private final Duration deadline;
@@ -171,21 +238,46 @@ public final class HttpApi {
     return this;
   }
 
+  /** {@link #bind(ActorSystem, String, int, Connections)} with the system's {@code raftkv.http} settings. */
+  public CompletionStage<Binding> bind(ActorSystem<?> system, String host, int port) {
+    return bind(system, host, port, Connections.fromConfig(system.settings().config()));
+  }
+
   /**
    * Serves {@link #routes()} on {@code host:port} (port 0 = any free port; see {@link
-   * ServerBinding#localAddress()}). The server's URI and body size limits and its request timeout
-   * are raised to fit {@link Limits} and the deadline.
+   * Binding#localAddress()}), each connection behind a guard that enforces {@code connections}. The
+   * server's URI and body size limits are raised to fit {@link Limits}; errors found before routing
+   * are answered in the API's JSON shape ({@link JsonParsingErrorHandler}); HEAD is answered as GET
+   * without the body; an HTTP/1.0 request without Host is taken (HTTP/1.1 still needs one).
    */
-  public CompletionStage<ServerBinding> bind(ActorSystem<?> system, String host, int port) {
+  public CompletionStage<Binding> bind(ActorSystem<?> system, String host, int port, Connections connections) {
     long uriLength = 3L * limits.maxKeyBytes() + 1024; // a key percent-encoded in full, plus the rest
-    Config overrides =
-        ConfigFactory.parseMap(
-            Map.of(
-                "pekko.http.server.parsing.max-uri-length", Long.toString(uriLength),
-                "pekko.http.server.parsing.max-content-length", Long.toString(limits.maxBodyBytes()),
-                "pekko.http.server.request-timeout", (deadline.toMillis() + 5000) + "ms"));
+    Map<String, Object> server = new HashMap<>();
+    server.put("parsing.max-uri-length", Long.toString(uriLength));
+    server.put("parsing.max-content-length", Long.toString(limits.maxBodyBytes()));
+    server.put("parsing.error-handler", JsonParsingErrorHandler.class.getName());
+    server.put("request-timeout", connections.requestTimeout().toMillis() + "ms");
+    server.put("idle-timeout", connections.idleTimeout().toMillis() + "ms");
+    server.put("max-connections", Integer.toString(connections.maxConnections()));
+    server.put("backlog", Integer.toString(connections.backlog()));
+    server.put("transparent-head-requests", "on");
+    server.put("raw-request-uri-header", "on");
+    server.put("default-host-header", host.contains(":") ? "[" + host + "]" : host);
+    Config overrides = ConfigFactory.parseMap(Map.of("pekko.http.server", server));
     ServerSettings settings = ServerSettings.create(overrides.withFallback(system.settings().config()));
-    return Http.get(system).newServerAt(host, port).withSettings(settings).bind(routes());
+    // a maximal key must fit in a head, whatever max-head-bytes says
+    long maxHead = Math.max(connections.maxHeadBytes(), uriLength + 16 * 1024);
+    Connections effective =
+        new Connections(
+            connections.headerTimeout(),
+            connections.idleTimeout(),
+            connections.requestTimeout(),
+            connections.maxConnections(),
+            connections.backlog(),
+            (int) Math.min(Integer.MAX_VALUE, maxHead),
+            connections.logLinesPerSecond());
+    return HttpServer.bind(
+        system, host, port, settings, effective, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
   }
 
   /** All endpoints, sealed: rejections and failures become JSON error responses. */
@@ -200,6 +292,7 @@ public final class HttpApi {
                         path(PathMatchers.segment("leader").slash("transfer"), () -> post(node::leaderTransfer)),
                         pathPrefix("kv", kv::route))),
             path("metrics", () -> get(node::metrics)));
-    return api.seal(JsonRejections.rejectionHandler(), JsonRejections.exceptionHandler());
+    return withRequestTimeoutResponse(
+        JsonRejections::requestTimeout, () -> api.seal(JsonRejections.rejectionHandler(), JsonRejections.exceptionHandler()));
   }
 }

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpMethod;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Allow;
@@ -42,6 +43,17 @@ final class JsonRejections {
         .match(IllegalRequestException.class, e -> complete(illegalRequest(e)))
         .matchAny(e -> complete(HttpOutcomes.error(StatusCodes.INTERNAL_SERVER_ERROR, "Internal", e.toString())))
         .build();
+  }
+
+  /**
+   * pekko-http's request timeout (set above the deadline, so it fires only if a route hangs): a read
+   * changed nothing, a write may have happened.
+   */
+  static HttpResponse requestTimeout(HttpRequest request) {
+    String method = request.method().name();
+    return method.equals("GET") || method.equals("HEAD")
+        ? HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", "no answer within the request timeout")
+        : HttpOutcomes.error(StatusCodes.GATEWAY_TIMEOUT, "ErrMaybe", "no answer within the request timeout");
   }
 
   private static HttpResponse illegalRequest(IllegalRequestException e) {

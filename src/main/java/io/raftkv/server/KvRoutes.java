@@ -5,8 +5,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.extractMaterializer;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
-import static org.apache.pekko.http.javadsl.server.Directives.extractUri;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
@@ -32,6 +32,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.Uri;
+import org.apache.pekko.http.javadsl.model.headers.RawRequestURI;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
@@ -70,10 +71,10 @@ final class KvRoutes {
             PathMatchers.segment(),
             key ->
                 concat(
-                    get(() -> kvRequest(Metrics.Op.GET, key)),
-                    put(() -> kvRequest(Metrics.Op.PUT, key)),
-                    delete(() -> kvRequest(Metrics.Op.DELETE, key)))),
-        path(PathMatchers.segment().slash("append"), key -> post(() -> kvRequest(Metrics.Op.APPEND, key))));
+                    get(() -> kvRequest(Metrics.Op.GET, key, false)),
+                    put(() -> kvRequest(Metrics.Op.PUT, key, false)),
+                    delete(() -> kvRequest(Metrics.Op.DELETE, key, false)))),
+        path(PathMatchers.segment().slash("append"), key -> post(() -> kvRequest(Metrics.Op.APPEND, key, true))));
   }
 
   // Not counted in the metrics: no route (so no op) matched.
@@ -81,32 +82,65 @@ final class KvRoutes {
     return HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "empty key");
   }
 
-  private Route kvRequest(Metrics.Op kind, String key) {
-    return extractUri(
-        uri ->
-            extractRequestEntity(
-                entity ->
-                    extractMaterializer(
-                        mat -> {
-                          long start = System.nanoTime();
-                          return completeWithFuture(
-                              answer(kind, key, uri, entity, mat)
-                                  .thenApply(
-                                      outcome -> {
-                                        metrics.record(kind, outcome.kind(), System.nanoTime() - start);
-                                        return outcome.response();
-                                      }));
-                        })));
+  private Route kvRequest(Metrics.Op kind, String decodedKey, boolean append) {
+    return extractRequest(
+        request -> {
+          Uri uri = request.getUri();
+          // the modeled header is pekko-http's own (raw-request-uri-header); one a client sends is a RawHeader
+          String key = request.getHeader(RawRequestURI.class).map(h -> rawKey(h.uri(), append)).orElse(null);
+          return kvRequest(kind, key, decodedKey, uri);
+        });
   }
 
-  private CompletionStage<Outcome> answer(Metrics.Op kind, String key, Uri uri, RequestEntity entity, Materializer mat) {
+  /**
+   * The key's segment as the client sent it (still percent-encoded), from the raw request target
+   * ({@code /v1/kv/KEY[/append][?query]}, or its absolute form); null if it does not have that shape.
+   */
+  static String rawKey(String target, boolean append) {
+    String path = target;
+    int q = path.indexOf('?');
+    if (q >= 0) path = path.substring(0, q);
+    int scheme = path.indexOf("://");
+    if (scheme >= 0) {
+      int slash = path.indexOf('/', scheme + 3);
+      path = slash < 0 ? "/" : path.substring(slash);
+    }
+    String[] segments = path.split("/", -1);
+    int expected = append ? 5 : 4;
+    if (segments.length != expected || !segments[0].isEmpty()) return null;
+    return segments[3];
+  }
+
+  /** {@code encodedKey}: null when the raw request target is not at hand (routes served without {@link HttpApi#bind}). */
+  private Route kvRequest(Metrics.Op kind, String encodedKey, String decodedKey, Uri uri) {
+    return extractRequestEntity(
+        entity ->
+            extractMaterializer(
+                mat -> {
+                  long start = System.nanoTime();
+                  return completeWithFuture(
+                      answer(kind, encodedKey, decodedKey, uri, entity, mat)
+                          .thenApply(
+                              outcome -> {
+                                metrics.record(kind, outcome.kind(), System.nanoTime() - start);
+                                return outcome.response();
+                              }));
+                }));
+  }
+
+  private CompletionStage<Outcome> answer(
+      Metrics.Op kind, String encodedKey, String decodedKey, Uri uri, RequestEntity entity, Materializer mat) {
     return readBody(entity, mat)
         .thenCompose(
             body -> {
               if (body instanceof Refused<byte[]> r) return CompletableFuture.completedFuture(HttpOutcomes.refused(r.error()));
               byte[] bytes = ((Accepted<byte[]>) body).value();
               // pekko refused a malformed query when it parsed the request line, so this cannot throw
-              Parsed<KvRequest> request = parser.parseKv(kind, key, uri.query().toMultiMap(), bytes);
+              var query = uri.query().toMultiMap();
+              Parsed<KvRequest> request =
+                  encodedKey != null
+                      ? parser.parseEncodedKv(kind, encodedKey, query, bytes)
+                      : parser.parseKv(kind, decodedKey, query, bytes);
               if (request instanceof Refused<KvRequest> r) return CompletableFuture.completedFuture(HttpOutcomes.refused(r.error()));
               return execute(((Accepted<KvRequest>) request).value());
             });

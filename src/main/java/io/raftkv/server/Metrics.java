@@ -63,6 +63,12 @@ public final class Metrics {
   // per op: non-cumulative counts, one per bucket plus the overflow (+Inf) bucket at the end
   private final LongAdder[][] buckets = new LongAdder[Op.values().length][BUCKETS_SECONDS.length + 1];
   private final LongAdder[] latencyNanos = new LongAdder[Op.values().length];
+  // connections (HttpServer, ConnectionGuard, ConnectionLog)
+  private final LongAdder connectionsAccepted = new LongAdder();
+  private final LongAdder connectionsOpen = new LongAdder();
+  private final LongAdder headTimeouts = new LongAdder();
+  private final LongAdder refusedBeforeRouting = new LongAdder();
+  private final LongAdder logLinesSuppressed = new LongAdder();
 
   public Metrics() {
     for (Op op : Op.values()) {
@@ -83,6 +89,47 @@ public final class Metrics {
   /** Requests of {@code op} that ended with {@code outcome} so far. */
   public long count(Op op, Outcome outcome) {
     return requests[op.ordinal()][outcome.ordinal()].sum();
+  }
+
+  /** A connection was accepted and is being served. */
+  void connectionOpened() {
+    connectionsAccepted.increment();
+    connectionsOpen.increment();
+  }
+
+  /** A served connection ended, however it ended. */
+  void connectionClosed() {
+    connectionsOpen.decrement();
+  }
+
+  /** A connection was closed for not delivering a request head within the header timeout. */
+  void countHeadTimeout() {
+    headTimeouts.increment();
+  }
+
+  /** A request was refused by the HTTP layer before any route saw it (400, 414, 431, 501, 505). */
+  void countRefusedBeforeRouting() {
+    refusedBeforeRouting.increment();
+  }
+
+  /** A log line about a client was suppressed by the node's rate limit. */
+  void countSuppressedLogLine() {
+    logLinesSuppressed.increment();
+  }
+
+  /** Connections open now. */
+  public long connectionsOpen() {
+    return connectionsOpen.sum();
+  }
+
+  /** Connections closed by the header timeout so far. */
+  public long headTimeouts() {
+    return headTimeouts.sum();
+  }
+
+  /** Requests refused before routing so far. */
+  public long refusedBeforeRouting() {
+    return refusedBeforeRouting.sum();
   }
 
   static int bucketOf(long nanos) {
@@ -130,6 +177,15 @@ public final class Metrics {
       sb.append("raftkv_http_request_duration_seconds_count{op=\"").append(op.label()).append("\"} ");
       sb.append(cumulative).append('\n');
     }
+
+    counter(sb, "raftkv_http_connections_accepted_total", "HTTP connections accepted and served.", connectionsAccepted.sum());
+    gauge(sb, "raftkv_http_connections_open", "HTTP connections being served now.", connectionsOpen.sum());
+    counter(sb, "raftkv_http_head_timeouts_total", "HTTP connections closed for not sending a request head within the header timeout.",
+        headTimeouts.sum());
+    counter(sb, "raftkv_http_refused_before_routing_total",
+        "HTTP requests refused before routing (malformed, over the limits, unsupported).", refusedBeforeRouting.sum());
+    counter(sb, "raftkv_http_log_lines_suppressed_total", "Log lines about HTTP clients held back by the rate limit.",
+        logLinesSuppressed.sum());
     return sb.toString();
   }
 
@@ -152,6 +208,11 @@ public final class Metrics {
 
   private static void gauge(StringBuilder sb, String name, String help, long value) {
     header(sb, name, "gauge", help);
+    sb.append(name).append(' ').append(value).append('\n');
+  }
+
+  private static void counter(StringBuilder sb, String name, String help, long value) {
+    header(sb, name, "counter", help);
     sb.append(name).append(' ').append(value).append('\n');
   }
 

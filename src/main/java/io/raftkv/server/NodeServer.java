@@ -27,7 +27,6 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.remote.artery.ThisActorSystemQuarantinedEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,12 +88,12 @@ public final class NodeServer implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final FileStorage storage;
   private final ActorRef<RaftKvNode.Command> node;
-  private final ServerBinding binding;
+  private final HttpApi.Binding binding;
   private final Settings settings;
   private final StopWatch watch;
 
   private NodeServer(
-      Settings settings, ActorSystem<Void> system, FileStorage storage, ActorRef<RaftKvNode.Command> node, ServerBinding binding, StopWatch watch) {
+      Settings settings, ActorSystem<Void> system, FileStorage storage, ActorRef<RaftKvNode.Command> node, HttpApi.Binding binding, StopWatch watch) {
     this.settings = settings;
     this.system = system;
     this.storage = storage;
@@ -176,7 +175,7 @@ public final class NodeServer implements AutoCloseable {
                   () -> AskPattern.<RaftKvNode.Command, RaftPeer.State>ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), sys.scheduler()),
                   s.limits())
               .withLeaderTransfer(to -> askTransfer(sys, node, to, HttpApi.DEFAULT_DEADLINE));
-      ServerBinding binding =
+      HttpApi.Binding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();
       LOG.info(

@@ -8,7 +8,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -84,11 +91,24 @@ final class RequestParser {
    * @param kind which of the four routes matched
    * @param key the path segment, percent-decoded
    * @param query the decoded query parameters, each with all its values in order
-   * @param body the whole body (empty when there is none); read as UTF-8 whatever the Content-Type
+   * @param body the whole body (empty when there is none); must be UTF-8 (a Content-Type naming
+   *     another charset never gets here: the connection guard refuses it)
    */
   Parsed<KvRequest> parseKv(Metrics.Op kind, String key, Map<String, List<String>> query, byte[] body) {
     try {
       return new Accepted<>(new KvRequest(kind, kvOp(kind, key, query, body)));
+    } catch (Refusal r) {
+      return new Refused<>(r.error);
+    }
+  }
+
+  /**
+   * A KV request whose key is given as it was sent: the path segment still percent-encoded. The key
+   * must be valid UTF-8 once decoded (pekko-http would decode invalid bytes to U+FFFD).
+   */
+  Parsed<KvRequest> parseEncodedKv(Metrics.Op kind, String encodedKey, Map<String, List<String>> query, byte[] body) {
+    try {
+      return new Accepted<>(new KvRequest(kind, kvOp(kind, decodeSegment(encodedKey), query, body)));
     } catch (Refusal r) {
       return new Refused<>(r.error);
     }
@@ -151,8 +171,9 @@ final class RequestParser {
 
   private static JsonNode object(byte[] body) {
     JsonNode root;
+    String text = utf8Body(body);
     try {
-      root = JSON.readTree(body);
+      root = JSON.readTree(text);
     } catch (JsonProcessingException e) {
       throw bad("malformed JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
@@ -247,6 +268,82 @@ final class RequestParser {
     for (String n : names) {
       if (!allowed.contains(n)) throw bad("unknown " + what + " \"" + n + "\"");
     }
+  }
+
+  /**
+   * The body as text: strictly UTF-8 (RFC 8259 §8.1). Java's decoder refuses overlong forms,
+   * encoded surrogates, code points above U+10FFFF and truncated sequences; Jackson alone would take
+   * some of them, and would also read UTF-16 and UTF-32.
+   */
+  private static String utf8Body(byte[] body) {
+    if (startsWith(body, 0xEF, 0xBB, 0xBF)) throw bad("the body starts with a byte order mark (U+FEFF): send UTF-8 without one");
+    if (startsWith(body, 0xFE, 0xFF) || startsWith(body, 0xFF, 0xFE) || startsWith(body, 0x00, 0x00, 0xFE, 0xFF)) {
+      throw bad("the body starts with a UTF-16 or UTF-32 byte order mark: bodies are UTF-8");
+    }
+    int bad = firstInvalidUtf8(body);
+    if (bad >= 0) throw bad("the body is not valid UTF-8 (at byte " + bad + ")");
+    return new String(body, StandardCharsets.UTF_8);
+  }
+
+  private static boolean startsWith(byte[] b, int... prefix) {
+    if (b.length < prefix.length) return false;
+    for (int i = 0; i < prefix.length; i++) if ((b[i] & 0xff) != prefix[i]) return false;
+    return true;
+  }
+
+  /** The offset of the first byte that is not part of valid UTF-8, or -1 when all of it is. */
+  static int firstInvalidUtf8(byte[] bytes) {
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    CharBuffer out = CharBuffer.allocate(Math.min(bytes.length, 8192) + 1);
+    while (true) {
+      CoderResult r = decoder.decode(in, out, true);
+      if (r.isError()) return in.position();
+      if (r.isOverflow()) {
+        out.clear();
+        continue;
+      }
+      r = decoder.flush(out);
+      if (r.isOverflow()) {
+        out.clear();
+        continue;
+      }
+      return -1;
+    }
+  }
+
+  /**
+   * A path segment percent-decoded as strict UTF-8. Anything but a {@code %XX} escape stands for
+   * itself (pekko-http has already refused a malformed escape or a character a URI cannot hold).
+   */
+  static String decodeSegment(String encoded) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(encoded.length());
+    for (int i = 0; i < encoded.length(); i++) {
+      char c = encoded.charAt(i);
+      if (c == '%' && i + 2 < encoded.length() && hex(encoded.charAt(i + 1)) >= 0 && hex(encoded.charAt(i + 2)) >= 0) {
+        bytes.write(hex(encoded.charAt(i + 1)) * 16 + hex(encoded.charAt(i + 2)));
+        i += 2;
+      } else if (c == '%') {
+        throw bad("key has a malformed percent-escape");
+      } else {
+        byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+        bytes.write(b, 0, b.length);
+      }
+    }
+    byte[] b = bytes.toByteArray();
+    int bad = firstInvalidUtf8(b);
+    if (bad >= 0) throw bad("key is not valid UTF-8 once percent-decoded (at byte " + bad + ")");
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
   }
 
   /** Rejects unpaired surrogates: they have no UTF-8 form and would be stored as '?'. */

@@ -24,7 +24,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,7 +35,7 @@ import picocli.CommandLine;
 class CliTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final ObjectMapper JSON = new ObjectMapper();
-  static final List<ServerBinding> extraBindings = new ArrayList<>();
+  static final List<HttpApi.Binding> extraBindings = new ArrayList<>();
   static HttpTestGroup group;
   static String live;
   static String dead;
@@ -59,14 +58,14 @@ class CliTest {
   static String bind(KvClient clerk, Duration deadline, Metrics metrics) {
     Supplier<CompletionStage<RaftPeer.State>> noStatus = () -> CompletableFuture.failedFuture(new IllegalStateException());
     HttpApi api = new HttpApi(clerk, noStatus, HttpApi.Limits.defaults(), deadline, metrics);
-    ServerBinding b = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    HttpApi.Binding b = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
     extraBindings.add(b);
     return "http://127.0.0.1:" + b.localAddress().getPort();
   }
 
   @AfterAll
   static void done() {
-    for (ServerBinding b : extraBindings) b.unbind().toCompletableFuture().join();
+    for (HttpApi.Binding b : extraBindings) b.unbind().toCompletableFuture().join();
     if (group != null) group.unbind();
     testKit.shutdownTestKit();
   }

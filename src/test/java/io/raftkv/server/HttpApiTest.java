@@ -27,7 +27,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -280,7 +279,7 @@ class HttpApiTest {
         new HttpApi(
             busyClerk, () -> CompletableFuture.failedFuture(new IllegalStateException("no raft")), LIMITS,
             Duration.ofSeconds(5), new Metrics());
-    ServerBinding binding = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    HttpApi.Binding binding = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
     try {
       String base = "http://127.0.0.1:" + binding.localAddress().getPort();
       long start = System.nanoTime();
@@ -388,7 +387,7 @@ class HttpApiTest {
     byte[] body = {'{', '"', 'v', 'a', 'l', 'u', 'e', '"', ':', '"', (byte) 0xff, '"', '}'};
     Answer a = send(HttpRequest.newBuilder(uri(0, kvPath("bad-utf8"))).PUT(BodyPublishers.ofByteArray(body)));
     assertAnswer(400, "BadRequest", a);
-    assertTrue(a.json().path("message").asText().startsWith("malformed JSON: "), a.text());
+    assertEquals("the body is not valid UTF-8 (at byte 10)", a.json().path("message").asText(), a.text());
     assertAnswer(404, "ErrNoKey", get(1, "bad-utf8"));
   }
 
@@ -516,8 +515,8 @@ class HttpApiTest {
                   return new CompletableFuture<>();
                 });
     HttpApi without = new HttpApi(unused, () -> new CompletableFuture<>(), LIMITS, Duration.ofMillis(300), new Metrics());
-    ServerBinding binding = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
-    ServerBinding bindingWithout = without.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    HttpApi.Binding binding = api.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+    HttpApi.Binding bindingWithout = without.bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
     try {
       String base = "http://127.0.0.1:" + binding.localAddress().getPort() + "/v1/leader/transfer";
       Answer done = send(HttpRequest.newBuilder(URI.create(base + "?to=1")).POST(BodyPublishers.noBody()));

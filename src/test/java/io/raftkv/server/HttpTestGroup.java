@@ -14,7 +14,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
  * A KV group of {@code n} replicas in one ActorTestKit over a direct in-memory transport (as in
@@ -26,20 +25,27 @@ public final class HttpTestGroup {
   private final ActorRef<KvServer.Command>[] servers;
   private final ActorRef<RaftPeer.Command>[] rafts;
   private final HttpApi[] apis;
-  private final ServerBinding[] bindings;
+  private final HttpApi.Binding[] bindings;
   private final ServerCall call;
 
   /**
    * @param deadline each node's Clerk deadline and HTTP request deadline
    */
-  @SuppressWarnings("unchecked")
   public HttpTestGroup(ActorTestKit testKit, int n, HttpApi.Limits limits, Duration deadline) {
+    this(testKit, n, limits, deadline, HttpApi.Connections.fromConfig(testKit.system().settings().config()));
+  }
+
+  /**
+   * @param connections each node's HTTP connection limits and timeouts
+   */
+  @SuppressWarnings("unchecked")
+  public HttpTestGroup(ActorTestKit testKit, int n, HttpApi.Limits limits, Duration deadline, HttpApi.Connections connections) {
     this.n = n;
     this.testKit = testKit;
     this.servers = new ActorRef[n];
     this.rafts = new ActorRef[n];
     this.apis = new HttpApi[n];
-    this.bindings = new ServerBinding[n];
+    this.bindings = new HttpApi.Binding[n];
     AtomicReferenceArray<ActorRef<RaftPeer.Command>> directory = new AtomicReferenceArray<>(n);
     PeerTransport transport =
         e -> {
@@ -67,7 +73,7 @@ public final class HttpTestGroup {
       KvClient clerk = new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(20), deadline));
       ActorRef<RaftPeer.Command> raft = rafts[i];
       apis[i] = new HttpApi(clerk, () -> askState(raft, deadline), limits, deadline, new Metrics());
-      bindings[i] = apis[i].bind(testKit.system(), "127.0.0.1", 0).toCompletableFuture().join();
+      bindings[i] = apis[i].bind(testKit.system(), "127.0.0.1", 0, connections).toCompletableFuture().join();
     }
   }
 
@@ -96,7 +102,7 @@ public final class HttpTestGroup {
   }
 
   public void unbind() {
-    for (ServerBinding b : bindings) {
+    for (HttpApi.Binding b : bindings) {
       if (b != null) b.unbind().toCompletableFuture().join();
     }
   }

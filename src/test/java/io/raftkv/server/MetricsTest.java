@@ -114,4 +114,23 @@ class MetricsTest {
     }
     assertTrue(t.endsWith("\n"));
   }
+
+  @Test
+  void connectionCountersAreRendered() {
+    Metrics m = new Metrics();
+    m.connectionOpened();
+    m.connectionOpened();
+    m.connectionClosed();
+    m.countHeadTimeout();
+    m.countRefusedBeforeRouting();
+    m.countRefusedBeforeRouting();
+    m.countSuppressedLogLine();
+    String t = m.render(null);
+    assertEquals(2, sample(t, "raftkv_http_connections_accepted_total"));
+    assertEquals(1, sample(t, "raftkv_http_connections_open"));
+    assertEquals(1, sample(t, "raftkv_http_head_timeouts_total"));
+    assertEquals(2, sample(t, "raftkv_http_refused_before_routing_total"));
+    assertEquals(1, sample(t, "raftkv_http_log_lines_suppressed_total"));
+    assertEquals(1, m.connectionsOpen());
+  }
 }

@@ -13,8 +13,10 @@ import io.raftkv.server.RequestParser.Accepted;
 import io.raftkv.server.RequestParser.Parsed;
 import io.raftkv.server.RequestParser.Refused;
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,6 +71,24 @@ class RequestParserTest {
     return new Case(name, kind, "k", "", body, null, 400, "BadRequest", "malformed JSON: ", true);
   }
 
+  static Case notUtf8(String name, Op kind, byte[] body, int at) {
+    return new Case(name, kind, "k", "", body, null, 400, "BadRequest", "the body is not valid UTF-8 (at byte " + at + ")", false);
+  }
+
+  static byte[] utf16(String s, String charset) {
+    return s.getBytes(Charset.forName(charset));
+  }
+
+  static byte[] bom(byte[] mark, String s, String charset) {
+    return concat(mark, utf16(s, charset));
+  }
+
+  static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   static Case tooLarge(String name, Op kind, String key, String query, String body, String message) {
     return new Case(name, kind, key, query, utf8(body), null, 413, "TooLarge", message, false);
   }
@@ -99,8 +119,9 @@ class RequestParserTest {
     t.add(ok("get: key with an emoji (surrogate pair)", Op.GET, "e \uD83D\uDE00", "", "", KvOp.get("e \uD83D\uDE00")));
     t.add(ok("get: dots are fine beyond . and ..", Op.GET, "...", "", "", KvOp.get("...")));
     t.add(ok("get: key at the byte limit", Op.GET, KEY_AT_LIMIT, "", "", KvOp.get(KEY_AT_LIMIT)));
-    // pekko decodes invalid UTF-8 in a percent-encoded key to U+FFFD before we see it
-    t.add(ok("get: key with U+FFFD (invalid UTF-8, decoded)", Op.GET, "a\uFFFD", "", "", KvOp.get("a\uFFFD")));
+    // a real U+FFFD (sent as %EF%BF%BD) is a character like any other; invalid UTF-8 in an encoded
+    // key is refused by parseEncodedKv (encodedKeys below)
+    t.add(ok("get: key with U+FFFD", Op.GET, "a\uFFFD", "", "", KvOp.get("a\uFFFD")));
     t.add(ok("get: a body is ignored", Op.GET, "k", "", "not json", KvOp.get("k")));
     // ---------------------------------------------------------------- valid: PUT
     t.add(ok("put: unconditional", Op.PUT, "k", "", "{\"value\":\"v\"}", p("k", "v", NONE, 0, 0)));
@@ -183,10 +204,36 @@ class RequestParserTest {
       t.add(malformed(op + ": not JSON", op, "not json"));
       t.add(malformed(op + ": duplicate field", op, "{\"value\":\"a\",\"value\":\"b\"}"));
       t.add(malformed(op + ": trailing tokens", op, "{\"value\":\"a\"} {}"));
-      t.add(malformed(op + ": invalid UTF-8 start byte", op, bytes("{\"value\":\"", new byte[] {(byte) 0xff}, "\"}")));
-      t.add(malformed(op + ": invalid UTF-8 continuation", op, bytes("{\"value\":\"", new byte[] {(byte) 0xc3, '('}, "\"}")));
-      t.add(malformed(op + ": truncated UTF-8 sequence", op, bytes("{\"value\":\"", new byte[] {(byte) 0xe2, (byte) 0x82}, "\"}")));
-      t.add(malformed(op + ": invalid UTF-8 in a field name", op, bytes("{\"", new byte[] {(byte) 0xff}, "\":1}")));
+      // strict UTF-8 (RFC 8259 §8.1): the decoder's verdict comes before JSON's
+      t.add(notUtf8(op + ": invalid UTF-8 start byte", op, bytes("{\"value\":\"", new byte[] {(byte) 0xff}, "\"}"), 10));
+      t.add(notUtf8(op + ": invalid UTF-8 continuation", op, bytes("{\"value\":\"", new byte[] {(byte) 0xc3, '('}, "\"}"), 10));
+      t.add(notUtf8(op + ": truncated UTF-8 sequence", op, bytes("{\"value\":\"", new byte[] {(byte) 0xe2, (byte) 0x82}, "\"}"), 10));
+      t.add(notUtf8(op + ": invalid UTF-8 in a field name", op, bytes("{\"", new byte[] {(byte) 0xff}, "\":1}"), 2));
+      t.add(notUtf8(op + ": overlong '/' (C0 AF)", op, bytes("{\"value\":\"", new byte[] {(byte) 0xc0, (byte) 0xaf}, "\"}"), 10));
+      t.add(notUtf8(op + ": overlong NUL (C0 80)", op, bytes("{\"value\":\"", new byte[] {(byte) 0xc0, (byte) 0x80}, "\"}"), 10));
+      t.add(notUtf8(op + ": overlong 3-byte '/' (E0 80 AF)", op,
+          bytes("{\"value\":\"", new byte[] {(byte) 0xe0, (byte) 0x80, (byte) 0xaf}, "\"}"), 10));
+      t.add(notUtf8(op + ": encoded high surrogate (ED A0 80)", op,
+          bytes("{\"value\":\"", new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, "\"}"), 10));
+      t.add(notUtf8(op + ": CESU-8 surrogate pair", op,
+          bytes("{\"value\":\"", new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0xbd, (byte) 0xed, (byte) 0xb8, (byte) 0x80}, "\"}"), 10));
+      t.add(notUtf8(op + ": above U+10FFFF (F4 90 80 80)", op,
+          bytes("{\"value\":\"", new byte[] {(byte) 0xf4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, "\"}"), 10));
+      t.add(notUtf8(op + ": F5 lead byte", op, bytes("{\"value\":\"", new byte[] {(byte) 0xf5, (byte) 0x80, (byte) 0x80, (byte) 0x80}, "\"}"), 10));
+      t.add(notUtf8(op + ": a lone continuation byte", op, bytes("{\"value\":\"a", new byte[] {(byte) 0x80}, "\"}"), 11));
+      t.add(bad(op + ": UTF-16BE with a byte order mark", op, "k", "", bom(new byte[] {(byte) 0xfe, (byte) 0xff}, "{\"value\":\"a\"}", "UTF-16BE"),
+          "the body starts with a UTF-16 or UTF-32 byte order mark: bodies are UTF-8"));
+      t.add(bad(op + ": UTF-16LE with a byte order mark", op, "k", "", bom(new byte[] {(byte) 0xff, (byte) 0xfe}, "{\"value\":\"a\"}", "UTF-16LE"),
+          "the body starts with a UTF-16 or UTF-32 byte order mark: bodies are UTF-8"));
+      t.add(bad(op + ": UTF-32BE with a byte order mark", op, "k", "", bom(new byte[] {0, 0, (byte) 0xfe, (byte) 0xff}, "{\"value\":\"a\"}", "UTF-32BE"),
+          "the body starts with a UTF-16 or UTF-32 byte order mark: bodies are UTF-8"));
+      t.add(bad(op + ": UTF-32LE with a byte order mark", op, "k", "", bom(new byte[] {(byte) 0xff, (byte) 0xfe, 0, 0}, "{\"value\":\"a\"}", "UTF-32LE"),
+          "the body starts with a UTF-16 or UTF-32 byte order mark: bodies are UTF-8"));
+      t.add(bad(op + ": UTF-8 with a byte order mark", op, "k", "", bom(new byte[] {(byte) 0xef, (byte) 0xbb, (byte) 0xbf}, "{\"value\":\"a\"}", "UTF-8"),
+          "the body starts with a byte order mark (U+FEFF): send UTF-8 without one"));
+      // without a byte order mark UTF-16 is valid UTF-8 full of NULs, which JSON refuses
+      t.add(malformed(op + ": UTF-16LE without a byte order mark", op, utf16("{\"value\":\"a\"}", "UTF-16LE")));
+      t.add(malformed(op + ": UTF-32BE without a byte order mark", op, utf16("{\"value\":\"a\"}", "UTF-32BE")));
       t.add(bad(op + ": an array", op, "k", "", "[\"value\"]", "the body must be a JSON object"));
       t.add(bad(op + ": a string", op, "k", "", "\"value\"", "the body must be a JSON object"));
       t.add(bad(op + ": null", op, "k", "", "null", "the body must be a JSON object"));
@@ -243,6 +290,47 @@ class RequestParserTest {
         assertEquals(c.message(), e.message());
       }
     }
+  }
+
+  /** Keys as sent (percent-encoded): decoded as strict UTF-8, or refused. */
+  static Stream<Object[]> encodedKeys() {
+    String notUtf8 = "key is not valid UTF-8 once percent-decoded (at byte ";
+    return Stream.of(
+        new Object[] {"k", "k", null},
+        new Object[] {"users%2F42", "users/42", null},
+        new Object[] {"%D0%BA%D0%BB%D1%8E%D1%87", "ключ", null},
+        new Object[] {"%d0%ba", "к", null}, // lower-case hex
+        new Object[] {"e%20%F0%9F%98%80", "e \uD83D\uDE00", null},
+        new Object[] {"%EF%BF%BD", "\uFFFD", null}, // a real U+FFFD
+        new Object[] {"a+b", "a+b", null}, // '+' is not a space in a path
+        new Object[] {"%25", "%", null},
+        new Object[] {"%ff", null, notUtf8 + "0)"},
+        new Object[] {"a%C0%AF", null, notUtf8 + "1)"}, // overlong '/'
+        new Object[] {"%E0%80%AF", null, notUtf8 + "0)"}, // overlong, 3 bytes
+        new Object[] {"%ED%A0%80", null, notUtf8 + "0)"}, // a surrogate
+        new Object[] {"%F4%90%80%80", null, notUtf8 + "0)"}, // above U+10FFFF
+        new Object[] {"ab%D0", null, notUtf8 + "2)"}, // truncated
+        new Object[] {"%80", null, notUtf8 + "0)"}, // a lone continuation byte
+        new Object[] {"%zz", null, "key has a malformed percent-escape"},
+        new Object[] {"a%4", null, "key has a malformed percent-escape"});
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("encodedKeys")
+  void decodesEncodedKeysAsStrictUtf8(String encoded, String key, String message) {
+    Parsed<KvRequest> parsed = PARSER.parseEncodedKv(Op.GET, encoded, Map.of(), new byte[0]);
+    if (key != null) {
+      assertEquals(new Accepted<>(new KvRequest(Op.GET, KvOp.get(key))), parsed);
+    } else {
+      assertEquals(new Refused<KvRequest>(ClientError.badRequest(message)), parsed);
+    }
+  }
+
+  @Test
+  void anEncodedKeyIsCheckedBeforeTheBody() {
+    Parsed<KvRequest> parsed = PARSER.parseEncodedKv(Op.PUT, "%ff", Map.of(), new byte[] {(byte) 0xff});
+    assertEquals(new Refused<KvRequest>(ClientError.badRequest("key is not valid UTF-8 once percent-decoded (at byte 0)")), parsed);
+    assertEquals(new Refused<KvRequest>(ClientError.badRequest("empty key")), PARSER.parseEncodedKv(Op.GET, "", Map.of(), new byte[0]));
   }
 
   record TransferCase(String query, Integer to, String message) {

@@ -1,0 +1,111 @@
+package io.raftkv.server;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SystemMaterializer;
+import org.apache.pekko.stream.TLSProtocol;
+import org.apache.pekko.stream.javadsl.BidiFlow;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.TLSPlacebo;
+import org.apache.pekko.stream.javadsl.Tcp;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * Serves a pekko-http handler flow on a TCP port, one {@link ConnectionGuard} in front of each
+ * connection's HTTP layer. What {@code Http().newServerAt(...).bindFlow} does, plus the guard: at
+ * most {@code maxConnections} connections are served at once (further ones wait in the listen
+ * backlog until one closes, then are served in order); idle connections close after {@code
+ * idleTimeout}.
+ */
+final class HttpServer {
+  private HttpServer() {}
+
+  static CompletionStage<HttpApi.Binding> bind(
+      ActorSystem<?> system,
+      String host,
+      int port,
+      ServerSettings settings,
+      HttpApi.Connections limits,
+      LogLimiter logLimiter,
+      Metrics metrics,
+      Flow<HttpRequest, HttpResponse, NotUsed> handler) {
+    Materializer mat = SystemMaterializer.get(system).materializer();
+    Http http = Http.get(system);
+    return Tcp.get(system)
+        .bind(host, port, limits.backlog(), List.of(), false, Optional.of(limits.idleTimeout()))
+        .mapAsyncUnordered(
+            limits.maxConnections(),
+            connection -> serve(connection, http, settings, limits, logLimiter, metrics, handler, mat))
+        .to(Sink.ignore())
+        .run(mat)
+        .thenApply(
+            tcp ->
+                new HttpApi.Binding() {
+                  @Override
+                  public InetSocketAddress localAddress() {
+                    return tcp.localAddress();
+                  }
+
+                  @Override
+                  public CompletionStage<Done> unbind() {
+                    return tcp.unbind().thenApply(x -> Done.getInstance());
+                  }
+                });
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static CompletionStage<Done> serve(
+      Tcp.IncomingConnection connection,
+      Http http,
+      ServerSettings settings,
+      HttpApi.Connections limits,
+      LogLimiter logLimiter,
+      Metrics metrics,
+      Flow<HttpRequest, HttpResponse, NotUsed> handler,
+      Materializer mat) {
+    InetSocketAddress remote = connection.remoteAddress();
+    ConnectionLog log = new ConnectionLog(logLimiter, metrics, remote);
+    AtomicInteger inFlight = new AtomicInteger();
+    ConnectionGuard guard = new ConnectionGuard(limits.headerTimeout(), limits.maxHeadBytes(), inFlight, log);
+    // TLSPlacebo's inbound side carries SessionBytes, a kind of SslTlsInbound
+    BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> plain =
+        (BidiFlow) TLSPlacebo.getInstance();
+    Flow<HttpRequest, HttpResponse, NotUsed> counted =
+        Flow.of(HttpRequest.class)
+            .map(
+                r -> {
+                  inFlight.incrementAndGet();
+                  return r;
+                })
+            .via(handler)
+            .map(
+                r -> {
+                  inFlight.decrementAndGet();
+                  return r;
+                });
+    Flow<ByteString, ByteString, NotUsed> connectionFlow =
+        counted.join(http.serverLayer(settings, Optional.of(remote), log).atop(plain).atop(BidiFlow.fromGraph(guard)));
+    metrics.connectionOpened();
+    try {
+      connection.handleWith(connectionFlow, mat);
+    } catch (RuntimeException e) {
+      metrics.connectionClosed();
+      log.notifyError(e, "could not start serving the connection");
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    return guard.terminated().whenComplete((done, failure) -> metrics.connectionClosed());
+  }
+}
