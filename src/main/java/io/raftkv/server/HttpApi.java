@@ -81,8 +81,8 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
  * retry later); 503 Unavailable (a read or status query got no answer within the
  * deadline: no leader, no quorum); 504 ErrMaybe (a write got no answer within the deadline, or an
  * answer that cannot tell whether it executed: it may have happened, now or later). Bad input is
- * rejected before anything reaches the store. Errors found before routing (400, 408, 414, 431, 501,
- * 505) have the same JSON shape ({@link JsonParsingErrorHandler}, {@code ConnectionGuard}).
+ * rejected before anything reaches the store. Errors found before routing (400, 408, 414, 431)
+ * have the same JSON shape ({@link JsonParsingErrorHandler}, {@code ConnectionGuard}).
  *
  * <p>The deadline: the Clerk's own {@link KvClient.Settings#deadline()} should be set (so that it
  * stops retrying); this API also gives up after {@code deadline} regardless.

@@ -31,13 +31,15 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   }
 
   /**
-   * pekko-http's status, except where RFC 9110/9112 name a more precise one: too many header fields
-   * is 431 (RFC 6585 §5), an unknown transfer coding 501 (RFC 9112 §6.1); pekko-http says 400.
+   * pekko-http's status, with two changes. Too many header fields is 431 (RFC 6585 §5), where
+   * pekko-http says 400. And no 5xx: an unknown method (pekko-http's 501), an unsupported HTTP
+   * version (505) or transfer coding are the client's doing, and a 5xx would tell monitoring that
+   * the server failed; they are 400, the message naming what was not understood.
    */
   static int statusFor(int pekkoStatus, String summary) {
+    if (pekkoStatus >= 500) return 400;
     if (pekkoStatus != 400) return pekkoStatus;
     if (summary.startsWith("HTTP message contains more than the configured limit")) return 431;
-    if (summary.startsWith("Unsupported Transfer-Encoding")) return 501;
     return 400;
   }
 
@@ -48,9 +50,7 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
       case 413 -> "TooLarge";
       case 414 -> "UriTooLong";
       case 431 -> "HeaderTooLarge";
-      case 501 -> "NotImplemented";
-      case 505 -> "VersionNotSupported";
-      default -> status >= 500 ? "Internal" : "BadRequest";
+      default -> "BadRequest";
     };
   }
 }

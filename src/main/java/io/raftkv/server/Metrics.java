@@ -107,7 +107,7 @@ public final class Metrics {
     headTimeouts.increment();
   }
 
-  /** A request was refused by the HTTP layer before any route saw it (400, 414, 431, 501, 505). */
+  /** A request was refused by the HTTP layer before any route saw it (400, 414, 431). */
   void countRefusedBeforeRouting() {
     refusedBeforeRouting.increment();
   }

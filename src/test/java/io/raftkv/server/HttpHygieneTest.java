@@ -178,12 +178,12 @@ class HttpHygieneTest {
     StringBuilder many = new StringBuilder();
     for (int i = 0; i < 70; i++) many.append("X-H").append(i).append(": a\r\n");
     t.add(probe("too many header fields", "GET /v1/status HTTP/1.1\r\n" + host + many + "\r\n", 431, "HeaderTooLarge"));
-    t.add(probe("an unknown method", "BREW /v1/status HTTP/1.1\r\n" + host + "\r\n", 501, "NotImplemented"));
-    t.add(probe("an unknown transfer coding", "POST /v1/kv/a/append HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\n", 501,
-        "NotImplemented"));
-    t.add(probe("an unknown HTTP version", "GET /v1/status HTTP/2.5\r\n" + host + "\r\n", 505, "VersionNotSupported"));
+    t.add(probe("an unknown method", "BREW /v1/status HTTP/1.1\r\n" + host + "\r\n", 400, "BadRequest"));
+    t.add(probe("an unknown transfer coding", "POST /v1/kv/a/append HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\n", 400,
+        "BadRequest"));
+    t.add(probe("an unknown HTTP version", "GET /v1/status HTTP/2.5\r\n" + host + "\r\n", 400, "BadRequest"));
     t.add(probe("a bad request target", "GET /v1/kv/%zz HTTP/1.1\r\n" + host + "\r\n", 400, "BadRequest"));
-    t.add(probe("a space in the request target", "GET /v1/kv/a b HTTP/1.1\r\n" + host + "\r\n", 505, "VersionNotSupported"));
+    t.add(probe("a space in the request target", "GET /v1/kv/a b HTTP/1.1\r\n" + host + "\r\n", 400, "BadRequest"));
     t.add(probe("a space in a header name", "GET /v1/status HTTP/1.1\r\n" + host + "Bad Header: y\r\n\r\n", 400, "BadRequest"));
     t.add(probe("a control character in a header name", "GET /v1/status HTTP/1.1\r\n" + host + "X-A\u0001: y\r\n\r\n", 400,
         "BadRequest"));
