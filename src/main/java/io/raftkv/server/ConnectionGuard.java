@@ -28,6 +28,10 @@ import org.apache.pekko.util.ByteString;
  * closes the connection. A pipelined head that waits behind an unanswered request is the server's
  * delay, not the client's: its clock waits while {@code inFlight} is above zero.
  *
+ * <p>While a connection has not yet delivered its first complete request head, it is listed in
+ * the server's {@link ConnectionSlots}: a new connection beyond the limit takes its slot, and it is
+ * closed as at the header timeout. A client that was served once is never pushed out this way.
+ *
  * <p>One instance per connection (it holds the connection's state), materialized once.
  */
 final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString, ByteString, ByteString>> {
@@ -43,16 +47,18 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
   private final Duration headerTimeout;
   private final int maxHeadBytes;
   private final AtomicInteger inFlight;
+  private final ConnectionSlots slots;
   private final ConnectionLog log;
   private final CompletableFuture<Done> terminated = new CompletableFuture<>();
 
   /**
    * @param inFlight requests handed to the routes and not answered yet (kept by the caller)
    */
-  ConnectionGuard(Duration headerTimeout, int maxHeadBytes, AtomicInteger inFlight, ConnectionLog log) {
+  ConnectionGuard(Duration headerTimeout, int maxHeadBytes, AtomicInteger inFlight, ConnectionSlots slots, ConnectionLog log) {
     this.headerTimeout = headerTimeout;
     this.maxHeadBytes = maxHeadBytes;
     this.inFlight = inFlight;
+    this.slots = slots;
     this.log = log;
   }
 
@@ -72,6 +78,8 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
       final RequestFraming framing = new RequestFraming(maxHeadBytes);
       long headsSeen;
       boolean clockRunning;
+      long waitingTicket = -1; // in the slots' list of connections waiting for a head
+      final org.apache.pekko.stream.stage.AsyncCallback<Object> evicted = createAsyncCallback(x -> onEvicted());
       ByteString lastWords; // our own answer, written once pekko-http's output is done
 
       {
@@ -132,7 +140,28 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
 
       @Override
       public void postStop() {
+        stopWaiting();
         terminated.complete(Done.getInstance());
+      }
+
+      private void stopWaiting() {
+        if (waitingTicket >= 0) slots.stopWaiting(waitingTicket);
+        waitingTicket = -1;
+      }
+
+      /** A new connection took this one's slot while it waited for a head. */
+      private void onEvicted() {
+        waitingTicket = -1;
+        if (lastWords != null || framing.passingThrough() || inFlight.get() > 0) return;
+        stopClock();
+        log.metrics().countHeadTimeout();
+        if (framing.headPending()) {
+          log.warn("closed the connection: a new client took its slot while its first request head trickled in");
+          finish(ByteString.emptyByteString(), answer(408, "Request Timeout", "RequestTimeout", "the server needed this connection's slot"));
+        } else {
+          log.warn("closed the connection: a new client took its slot before it sent a request");
+          finish(ByteString.emptyByteString(), ByteString.emptyByteString());
+        }
       }
 
       private void onBytes(ByteString bytes) {
@@ -165,11 +194,15 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
       private void startClock() {
         scheduleOnce(HEAD_TIMER, headerTimeout);
         clockRunning = true;
+        // A connection that has not yet sent one whole request head may give its slot to a new
+        // client (a client that was served keeps its connection until the idle timeout).
+        if (waitingTicket < 0 && headsSeen == 0) waitingTicket = slots.startWaiting(() -> evicted.invoke(null));
       }
 
       private void stopClock() {
         cancelTimer(HEAD_TIMER);
         clockRunning = false;
+        stopWaiting();
       }
 
       @Override

@@ -134,7 +134,9 @@ public final class HttpApi {
    * @param idleTimeout a connection with no traffic in either direction this long is closed
    * @param requestTimeout a request not answered this long after it arrived is answered 503 (reads)
    *     or 504 (writes); above the API's deadline, so it only fires if a route hangs
-   * @param maxConnections connections served at once; further ones wait in the listen backlog
+   * @param maxConnections connections served at once; a new one beyond takes the slot of the one
+   *     waiting longest for its first request head, or is refused with 503 Busy ({@code
+   *     ConnectionSlots})
    * @param backlog the listen backlog (a hint to the OS)
    * @param maxHeadBytes the longest request head taken (414 or 431 beyond); raised to the URI limit
    *     plus 16 KiB if below it, so that a maximal key always fits

@@ -26,8 +26,9 @@ import org.apache.pekko.util.ByteString;
 /**
  * Serves a pekko-http handler flow on a TCP port, one {@link ConnectionGuard} in front of each
  * connection's HTTP layer. What {@code Http().newServerAt(...).bindFlow} does, plus the guard: at
- * most {@code maxConnections} connections are served at once (further ones wait in the listen
- * backlog until one closes, then are served in order); idle connections close after {@code
+ * most {@code maxConnections} connections are served at once ({@link ConnectionSlots}: a new one
+ * beyond that takes the slot of the connection that has waited longest for its first request
+ * head, or is answered 503 Busy at once when none is waiting); idle connections close after {@code
  * idleTimeout}.
  */
 final class HttpServer {
@@ -44,11 +45,13 @@ final class HttpServer {
       Flow<HttpRequest, HttpResponse, NotUsed> handler) {
     Materializer mat = SystemMaterializer.get(system).materializer();
     Http http = Http.get(system);
+    ConnectionSlots slots = new ConnectionSlots(limits.maxConnections());
     return Tcp.get(system)
         .bind(host, port, limits.backlog(), List.of(), false, Optional.of(limits.idleTimeout()))
+        // twice the slots: a connection admitted by taking a slow one's slot overlaps its closing
         .mapAsyncUnordered(
-            limits.maxConnections(),
-            connection -> serve(connection, http, settings, limits, logLimiter, metrics, handler, mat))
+            2 * limits.maxConnections(),
+            connection -> serve(connection, http, settings, limits, slots, logLimiter, metrics, handler, mat))
         .to(Sink.ignore())
         .run(mat)
         .thenApply(
@@ -72,14 +75,23 @@ final class HttpServer {
       Http http,
       ServerSettings settings,
       HttpApi.Connections limits,
+      ConnectionSlots slots,
       LogLimiter logLimiter,
       Metrics metrics,
       Flow<HttpRequest, HttpResponse, NotUsed> handler,
       Materializer mat) {
     InetSocketAddress remote = connection.remoteAddress();
     ConnectionLog log = new ConnectionLog(logLimiter, metrics, remote);
+    if (!slots.admit()) {
+      // every slot is busy with a request: refused at once, not left waiting in the backlog
+      metrics.countRefusedBeforeRouting();
+      log.warn("refused a connection: all " + limits.maxConnections() + " connections are serving requests");
+      ByteString busy = ConnectionGuard.answer(503, "Service Unavailable", "Busy", "the node serves as many connections as it can");
+      connection.handleWith(Flow.fromSinkAndSourceCoupled(Sink.<ByteString>ignore(), org.apache.pekko.stream.javadsl.Source.single(busy)), mat);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
     AtomicInteger inFlight = new AtomicInteger();
-    ConnectionGuard guard = new ConnectionGuard(limits.headerTimeout(), limits.maxHeadBytes(), inFlight, log);
+    ConnectionGuard guard = new ConnectionGuard(limits.headerTimeout(), limits.maxHeadBytes(), inFlight, slots, log);
     // TLSPlacebo's inbound side carries SessionBytes, a kind of SslTlsInbound
     BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> plain =
         (BidiFlow) TLSPlacebo.getInstance();
@@ -103,9 +115,13 @@ final class HttpServer {
       connection.handleWith(connectionFlow, mat);
     } catch (RuntimeException e) {
       metrics.connectionClosed();
+      slots.release();
       log.notifyError(e, "could not start serving the connection");
       return CompletableFuture.completedFuture(Done.getInstance());
     }
-    return guard.terminated().whenComplete((done, failure) -> metrics.connectionClosed());
+    return guard.terminated().whenComplete((done, failure) -> {
+      metrics.connectionClosed();
+      slots.release();
+    });
   }
 }

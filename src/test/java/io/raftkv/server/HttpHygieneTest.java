@@ -324,7 +324,7 @@ class HttpHygieneTest {
   // ---------------------------------------------------------------- slowloris
 
   @Test
-  void slowClientsBeyondTheLimitAreClosedAfterTheHeaderTimeoutWhileANormalClientIsServed() throws Exception {
+  void slowClientsCannotHoldTheNodeANewClientTakesTheSlotOfTheSlowestAndTheRestCloseAtTheHeaderTimeout() throws Exception {
     int idle = 40;
     int trickling = 40; // 80 together: more than the 50 connections served at once
     List<Socket> idlers = new ArrayList<>();
@@ -332,11 +332,11 @@ class HttpHygieneTest {
     Socket existing = connect(); // a client's keep-alive connection from before the flood
     existing.getOutputStream().write(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"));
     assertEquals(200, read(existing.getInputStream(), false).status());
+    Metrics metrics = group.api(0).metrics();
+    long timeoutsBefore = metrics.headTimeouts();
     for (int i = 0; i < idle; i++) idlers.add(connect());
     for (int i = 0; i < trickling; i++) tricklers.add(connect());
     byte[] slowHead = ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(100));
-    Metrics metrics = group.api(0).metrics();
-    long timeoutsBefore = metrics.headTimeouts();
     long start = System.nanoTime();
     Thread trickler =
         new Thread(
@@ -371,9 +371,11 @@ class HttpHygieneTest {
       Reply normal = exchange(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n"));
       double servedAfter = (System.nanoTime() - asked) / 1e9;
       assertEquals(200, normal.status(), normal.text());
-      assertTrue(servedAfter < 3 * HEADER_TIMEOUT.toSeconds() + 2, "a normal client waited " + servedAfter + " s");
+      // it took the slot of the slow connection that had waited longest, without waiting itself
+      assertTrue(servedAfter < HEADER_TIMEOUT.toSeconds(), "a normal client waited " + servedAfter + " s");
 
-      // every slow connection is closed: tricklers with a 408, idle ones without a word
+      // every slow connection is closed, pushed out by a newer one or at the header timeout:
+      // tricklers with a 408, idle ones without a word
       for (Socket s : tricklers) {
         s.setSoTimeout(15_000);
         Reply r = read(s.getInputStream(), false);
@@ -386,9 +388,9 @@ class HttpHygieneTest {
         assertEquals(-1, s.getInputStream().read(), "an idle connection is closed");
       }
       double allClosedAfter = (System.nanoTime() - start) / 1e9;
-      // 80 connections, 50 at a time, each held for one header timeout: two rounds and some slack
+      // the ones no newer connection pushed out stay for one header timeout
       assertTrue(allClosedAfter >= HEADER_TIMEOUT.toSeconds(), "closed too early: " + allClosedAfter);
-      assertTrue(allClosedAfter < 4 * HEADER_TIMEOUT.toSeconds() + 3, "closed after " + allClosedAfter + " s");
+      assertTrue(allClosedAfter < 2 * HEADER_TIMEOUT.toSeconds() + 3, "closed after " + allClosedAfter + " s");
 
       // the node serves as before, and says what happened
       assertEquals(200, exchange(ascii("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")).status());
