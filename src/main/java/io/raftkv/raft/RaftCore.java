@@ -119,11 +119,22 @@ public class RaftCore {
     NO_FOLLOWER
   }
 
+  /** Peer {@code id} of the voters {@code 0..n-1}. */
   public RaftCore(int id, int n, RaftConfig config, RandomGenerator random, PersistentState state) {
-    if (n < 1 || id < 0 || id >= n) throw new IllegalArgumentException("bad peer id " + id + " of " + n);
+    this(checkedId(id, n), Configuration.ofVoters(n), config, random, state);
+  }
+
+  /**
+   * Peer {@code id} of a group whose membership is {@code initial} until its log or snapshot
+   * records another. A node joining a running group starts with itself as its only learner ({@code
+   * Configuration.of(Set.of(), Set.of(id))}): it never campaigns, and takes the group's
+   * configuration from the leader's log or snapshot.
+   */
+  public RaftCore(int id, Configuration initial, RaftConfig config, RandomGenerator random, PersistentState state) {
+    if (id < 0) throw new IllegalArgumentException("bad peer id " + id);
     this.id = id;
     this.config = config;
-    this.initial = Configuration.ofVoters(n);
+    this.initial = initial;
     this.random = random;
     this.term = state.hardState().term();
     this.votedFor = state.hardState().votedFor();
@@ -133,6 +144,11 @@ public class RaftCore {
     this.applied = snapshot.index();
     setMembers(configurationAt(log.lastIndex()), configurationIndexAt(log.lastIndex()));
     resetElectionTimeout();
+  }
+
+  private static int checkedId(int id, int n) {
+    if (n < 1 || id < 0 || id >= n) throw new IllegalArgumentException("bad peer id " + id + " of " + n);
+    return id;
   }
 
   // ---------------------------------------------------------------- queries
@@ -502,8 +518,17 @@ public class RaftCore {
     if (progress == null) return;
     Progress[] grown = new Progress[Math.max(id, maxId(peers)) + 1];
     grown[id] = progress[id];
-    for (int p : peers) grown[p] = p < progress.length && progress[p] != null ? progress[p] : new Progress(log.lastIndex() + 1);
+    List<Integer> joined = new ArrayList<>();
+    for (int p : peers) {
+      if (p < progress.length && progress[p] != null) {
+        grown[p] = progress[p];
+      } else {
+        grown[p] = new Progress(log.lastIndex() + 1);
+        joined.add(p);
+      }
+    }
     progress = grown;
+    for (int p : joined) sendAppend(p, true); // a probe: a new member learns where it stands at once
   }
 
   private static boolean decodes(byte[] configuration) {
@@ -764,7 +789,10 @@ public class RaftCore {
       } else if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
         pr.becomeReplicate();
       }
-      if (moved && maybeCommit()) startCommitNotify();
+      if (moved && maybeCommit()) {
+        if (role != Role.LEADER) return; // it committed its own removal and stepped down
+        startCommitNotify();
+      }
       if (!maybeSendTimeoutNow(from)) fillWindow(from);
       return;
     }
@@ -846,6 +874,7 @@ public class RaftCore {
     if (e.isConfiguration()) setMembers(RaftCodec.decodeConfiguration(command), e.index());
     progress[id].maybeUpdate(e.index());
     if (peers.length == 0) maybeCommit();
+    if (role != Role.LEADER) return e.index(); // it committed its own removal and stepped down
     for (int p : peers) sendAppend(p, false);
     return e.index();
   }

@@ -81,8 +81,29 @@ final class TestNet {
     return java.util.Arrays.stream(parts).flatMapToLong(java.util.Arrays::stream).toArray();
   }
 
+  /** Per peer, the membership it starts with; null: the voters 0..n-1. */
+  Configuration[] initial;
+
   RaftCore newCore(int i, PersistentState state) {
+    if (initial != null && initial[i] != null) return new RaftCore(i, initial[i], config, new SplittableRandom(1000 + i), state);
     return new RaftCore(i, n, config, new SplittableRandom(1000 + i), state);
+  }
+
+  /**
+   * A group of {@code size} new peers where peer i starts with {@code initial[i]}: e.g. voters
+   * {0, 1, 2} and peers 3 and 4 that join later, starting as their own learners.
+   */
+  static TestNet withMembership(RaftConfig config, Configuration... initial) {
+    TestNet net = new TestNet(config, new PersistentState[initial.length]);
+    net.initial = initial;
+    for (int i = 0; i < initial.length; i++) net.cores[i] = net.newCore(i, net.storages[i].load());
+    return net;
+  }
+
+  Proposal proposeConfiguration(int i, Configuration.Transition t, Configuration.Change... changes) {
+    Proposal p = cores[i].proposeConfiguration(List.of(changes), t);
+    process(i);
+    return p;
   }
 
   RaftCore core(int i) {
@@ -188,6 +209,7 @@ final class TestNet {
   /** Delivers one message; false if it was dropped because an end is isolated. */
   boolean deliver(Envelope e) {
     if (isolated.contains(e.from()) || isolated.contains(e.to())) return false;
+    if (e.to() >= cores.length) return false; // a member with no peer here (added, never started)
     step(e.to(), e.from(), e.message());
     return true;
   }
