@@ -125,6 +125,7 @@ public final class HttpApi {
   private final Metrics metrics;
   private final KvRoutes kv;
   private final NodeRoutes node;
+  private volatile HttpAuth auth; // null: no tokens needed
 
   /**
    * @param clerk this node's Clerk; the API submits every KV op through it
@@ -171,6 +172,12 @@ public final class HttpApi {
     return this;
   }
 
+  /** Requires the bearer tokens of {@code auth} on every request {@link #routes()} serves (see {@link HttpAuth}). */
+  public HttpApi withAuth(HttpAuth auth) {
+    this.auth = auth;
+    return this;
+  }
+
   /**
    * Serves {@link #routes()} on {@code host:port} (port 0 = any free port; see {@link
    * ServerBinding#localAddress()}). The server's URI and body size limits and its request timeout
@@ -188,7 +195,7 @@ public final class HttpApi {
     return Http.get(system).newServerAt(host, port).withSettings(settings).bind(routes());
   }
 
-  /** All endpoints, sealed: rejections and failures become JSON error responses. */
+  /** All endpoints, sealed: rejections and failures become JSON error responses; behind the token check of {@link #withAuth}, if set. */
   public Route routes() {
     Route api =
         concat(
@@ -200,6 +207,8 @@ public final class HttpApi {
                         path(PathMatchers.segment("leader").slash("transfer"), () -> post(node::leaderTransfer)),
                         pathPrefix("kv", kv::route))),
             path("metrics", () -> get(node::metrics)));
-    return api.seal(JsonRejections.rejectionHandler(), JsonRejections.exceptionHandler());
+    Route sealed = api.seal(JsonRejections.rejectionHandler(), JsonRejections.exceptionHandler());
+    HttpAuth a = auth;
+    return a == null ? sealed : a.protect(sealed);
   }
 }
