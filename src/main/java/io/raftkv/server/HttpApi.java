@@ -16,9 +16,12 @@ import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -126,6 +129,7 @@ public final class HttpApi {
   private final KvRoutes kv;
   private final NodeRoutes node;
   private volatile HttpAuth auth; // null: no tokens needed
+  private volatile SSLContext https; // null: plain HTTP
 
   /**
    * @param clerk this node's Clerk; the API submits every KV op through it
@@ -178,6 +182,12 @@ public final class HttpApi {
     return this;
   }
 
+  /** {@link #bind} serves HTTPS only, with {@code context}'s certificate. */
+  public HttpApi withHttps(SSLContext context) {
+    this.https = context;
+    return this;
+  }
+
   /**
    * Serves {@link #routes()} on {@code host:port} (port 0 = any free port; see {@link
    * ServerBinding#localAddress()}). The server's URI and body size limits and its request timeout
@@ -192,7 +202,9 @@ public final class HttpApi {
                 "pekko.http.server.parsing.max-content-length", Long.toString(limits.maxBodyBytes()),
                 "pekko.http.server.request-timeout", (deadline.toMillis() + 5000) + "ms"));
     ServerSettings settings = ServerSettings.create(overrides.withFallback(system.settings().config()));
-    return Http.get(system).newServerAt(host, port).withSettings(settings).bind(routes());
+    ServerBuilder server = Http.get(system).newServerAt(host, port).withSettings(settings);
+    if (https != null) server = server.enableHttps(ConnectionContext.httpsServer(https));
+    return server.bind(routes());
   }
 
   /** All endpoints, sealed: rejections and failures become JSON error responses; behind the token check of {@link #withAuth}, if set. */
