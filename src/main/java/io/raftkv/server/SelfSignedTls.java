@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
 
 /**
  * A self-signed EC (P-256) key pair for a local cluster, made by the JDK's own {@code keytool}:
- * {@code node.p12} (PKCS#12, its random password in {@code node.p12.password}, owner-only) and
+ * {@code node.p12} (PKCS#12, its random password in {@code node.p12.password}, both owner-only) and
  * {@code ca.pem} (the certificate, for clients: {@code curl --cacert}). Every node uses the same
  * pair, so each trusts the others by trusting its own certificate. For demos and tests: a real
  * deployment uses certificates from its own CA (docs/security.md).
@@ -80,6 +80,7 @@ public final class SelfSignedTls {
           "-sigalg", "SHA256withECDSA", "-dname", "CN=localhost", "-ext", "SAN=" + String.join(",", san),
           "-validity", Integer.toString(days), "-storetype", "PKCS12", "-keystore", f.keyStore().toString(),
           "-storepass:env", PASSWORD_ENV);
+      ownerOnly(f.keyStore());
       keytool(password, "-exportcert", "-rfc", "-alias", "raftkv", "-storetype", "PKCS12", "-keystore", f.keyStore().toString(),
           "-storepass:env", PASSWORD_ENV, "-file", f.certificate().toString());
       return f;
@@ -97,6 +98,14 @@ public final class SelfSignedTls {
       // replaced below
     }
     Files.writeString(file, text, StandardCharsets.UTF_8);
+  }
+
+  private static void ownerOnly(Path file) throws IOException {
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException e) {
+      // not POSIX: the password file is what protects the key
+    }
   }
 
   /** Runs keytool with the store password in its environment (not on its command line: ps shows that). */

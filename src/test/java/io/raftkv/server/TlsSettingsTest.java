@@ -39,6 +39,7 @@ class TlsSettingsTest {
     assertNotNull(new TlsSettings(a.keyStore(), pa, null, null, b.keyStore(), pb, null).sslContext());
     String perms = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(a.passwordFile()));
     assertEquals("rw-------", perms);
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(a.keyStore())));
   }
 
   @Test
