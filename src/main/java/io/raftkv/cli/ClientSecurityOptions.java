@@ -22,7 +22,7 @@ final class ClientSecurityOptions {
   @Option(
       names = "--cacert",
       paramLabel = "FILE",
-      description = "Trust only these CA certificates for https endpoints (PEM, or a PKCS#12 trust store).")
+      description = "Trust only the CA certificates in FILE (PEM) for https endpoints, instead of the JDK's default CAs.")
   Path caCert;
 
   @Option(
