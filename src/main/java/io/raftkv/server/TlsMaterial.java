@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +21,16 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Loads TLS key material with the JDK alone: PKCS#12 key stores, PEM certificates (X.509, one or
@@ -30,6 +38,8 @@ import javax.net.ssl.TrustManagerFactory;
  * IllegalArgumentException} naming the file and what is wrong with it (never a password).
  */
 public final class TlsMaterial {
+  private static final Logger log = LoggerFactory.getLogger(TlsMaterial.class);
+
   private TlsMaterial() {}
 
   /** The alias the key entry of a PEM pair gets in the in-memory key store. */
@@ -166,8 +176,12 @@ public final class TlsMaterial {
       }
       TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trustStore);
+      TrustManager[] tms = tmf.getTrustManagers();
+      for (int i = 0; i < tms.length; i++) {
+        if (tms[i] instanceof X509ExtendedTrustManager x) tms[i] = new RefusalLogging(x);
+      }
       SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+      ctx.init(kmf == null ? null : kmf.getKeyManagers(), tms, null);
       return ctx;
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("cannot set up TLS: " + reason(e), e);
@@ -186,6 +200,75 @@ public final class TlsMaterial {
       cas = trustedIn(pkcs12(caFile, password));
     }
     return context(null, null, trustStoreOf(cas, null));
+  }
+
+  /**
+   * Logs each certificate it refuses (at most once a minute per certificate subject): a node whose
+   * peer presents an untrusted certificate otherwise only sees that the peer never answers (Artery
+   * retries the connection every fraction of a second, and reports the failed handshake nowhere).
+   */
+  private static final class RefusalLogging extends X509ExtendedTrustManager {
+    private static final long QUIET_NANOS = 60_000_000_000L;
+    private final X509ExtendedTrustManager trust;
+    private final Map<String, Long> lastLogged = new ConcurrentHashMap<>();
+
+    RefusalLogging(X509ExtendedTrustManager trust) {
+      this.trust = trust;
+    }
+
+    private interface Check {
+      void run() throws CertificateException;
+    }
+
+    private void checked(String peerRole, X509Certificate[] chain, String host, int port, Check check) throws CertificateException {
+      try {
+        check.run();
+      } catch (CertificateException e) {
+        String subject = chain == null || chain.length == 0 ? "(no certificate)" : chain[0].getSubjectX500Principal().getName();
+        long now = System.nanoTime();
+        Long last = lastLogged.get(subject);
+        if (last == null || now - last > QUIET_NANOS) {
+          lastLogged.put(subject, now);
+          log.warn("TLS: refused the certificate of a {}{} ({}): {}", peerRole, host == null ? "" : " at " + host + ":" + port, subject, e.getMessage());
+        }
+        throw e;
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checked("client", chain, null, 0, () -> trust.checkClientTrusted(chain, authType, socket));
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checked("server", chain, null, 0, () -> trust.checkServerTrusted(chain, authType, socket));
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checked("client", chain, engine.getPeerHost(), engine.getPeerPort(), () -> trust.checkClientTrusted(chain, authType, engine));
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checked("server", chain, engine.getPeerHost(), engine.getPeerPort(), () -> trust.checkServerTrusted(chain, authType, engine));
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      checked("client", chain, null, 0, () -> trust.checkClientTrusted(chain, authType));
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      checked("server", chain, null, 0, () -> trust.checkServerTrusted(chain, authType));
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return trust.getAcceptedIssuers();
+    }
   }
 
   /** Fails unless {@code key} signs what {@code cert}'s public key verifies. */
