@@ -72,13 +72,15 @@ final class NodeSecurityOptions {
       }
       return null;
     }
-    if (keyStore == null) return TlsSettings.pem(cert, key, ca);
-    String password;
-    if (keyStorePasswordFile != null) password = TlsSettings.readSecretFile(keyStorePasswordFile);
-    else password = System.getenv(KEYSTORE_PASSWORD_ENV);
-    if (password == null) throw new ParameterException(cl, "--tls-keystore needs --tls-keystore-password-file (or $" + KEYSTORE_PASSWORD_ENV + ")");
-    String trustPassword = trustStorePasswordFile != null ? TlsSettings.readSecretFile(trustStorePasswordFile) : password;
     if (ca != null && trustStore != null) throw new ParameterException(cl, "give --tls-truststore or --tls-ca, not both");
-    return new TlsSettings(keyStore, password, null, null, trustStore, trustPassword, ca);
+    String password = null;
+    if (keyStore != null) {
+      if (keyStorePasswordFile != null) password = TlsSettings.readSecretFile(keyStorePasswordFile);
+      else password = System.getenv(KEYSTORE_PASSWORD_ENV);
+      if (password == null) throw new ParameterException(cl, "--tls-keystore needs --tls-keystore-password-file (or $" + KEYSTORE_PASSWORD_ENV + ")");
+    }
+    String trustPassword = trustStorePasswordFile != null ? TlsSettings.readSecretFile(trustStorePasswordFile) : password;
+    if (trustStore != null && trustPassword == null) throw new ParameterException(cl, "--tls-truststore needs --tls-truststore-password-file");
+    return new TlsSettings(keyStore, password, cert, key, trustStore, trustPassword, ca);
   }
 }

@@ -111,9 +111,15 @@ public record TlsSettings(
     X509Certificate own = ownCertificate(keys);
     TlsMaterial.checkValidity(own, "the node's certificate");
     KeyStore trust;
-    if (trustStore != null) trust = TlsMaterial.trustStoreOf(TlsMaterial.trustedIn(TlsMaterial.pkcs12(trustStore, trustStorePassword)), null);
-    else if (caCerts != null) trust = TlsMaterial.trustStoreOf(TlsMaterial.certificates(caCerts), null);
-    else trust = TlsMaterial.trustStoreOf(List.of(), keys);
+    try {
+      if (trustStore != null) trust = TlsMaterial.trustStoreOf(TlsMaterial.trustedIn(TlsMaterial.pkcs12(trustStore, trustStorePassword)), null);
+      else if (caCerts != null) trust = TlsMaterial.trustStoreOf(TlsMaterial.certificates(caCerts), null);
+      else trust = TlsMaterial.trustStoreOf(List.of(), keys);
+    } catch (IllegalArgumentException e) {
+      Path from = trustStore != null ? trustStore : caCerts != null ? caCerts : keyStore != null ? keyStore : certChain;
+      if (e.getMessage() != null && e.getMessage().contains(from.toString())) throw e;
+      throw new IllegalArgumentException(from + ": " + e.getMessage(), e);
+    }
     return TlsMaterial.context(keys, keyPassword, trust);
   }
 
