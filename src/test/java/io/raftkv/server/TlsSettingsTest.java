@@ -43,6 +43,20 @@ class TlsSettingsTest {
   }
 
   @Test
+  void aValidPairIsReusedAndAnUnreadableOneReplaced() throws Exception {
+    byte[] before = Files.readAllBytes(a.keyStore());
+    SelfSignedTls.Pair again = SelfSignedTls.ensure(dir.resolve("a"), java.util.List.of(), 30);
+    assertEquals(a, again);
+    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(a.keyStore())), "reused, not remade");
+    Path broken = dir.resolve("broken");
+    SelfSignedTls.Pair p = TlsFixtures.pair(broken);
+    Files.writeString(p.certificate(), "garbage");
+    SelfSignedTls.Pair remade = SelfSignedTls.ensure(broken, java.util.List.of("10.1.2.3", "kv.example"), 30);
+    String san = TlsMaterial.certificates(remade.certificate()).get(0).getSubjectAlternativeNames().toString();
+    assertTrue(san.contains("10.1.2.3") && san.contains("kv.example") && san.contains("127.0.0.1"), san);
+  }
+
+  @Test
   void theConfigSectionReadsPasswordsFromFilesAndHidesThem() {
     TlsSettings s =
         TlsSettings.fromConfig(
