@@ -40,6 +40,7 @@ abstract class ClientCommand implements Callable<Integer> {
     if (status >= 200 && status < 300) return Main.OK;
     if ("ErrNoKey".equals(error) || "ErrVersion".equals(error)) return Main.REFUSED;
     if (status == 400 || status == 413 || status == 414 || status == 431) return Main.USAGE;
+    if (status == 401 || status == 403) return Main.NO_PERMISSION;
     return Main.UNAVAILABLE;
   }
 

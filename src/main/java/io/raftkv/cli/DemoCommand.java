@@ -2,6 +2,7 @@ package io.raftkv.cli;
 
 import io.raftkv.server.HttpApi;
 import io.raftkv.server.NodeServer;
+import io.raftkv.server.SelfSignedTls;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,6 +41,11 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).")
   String host;
 
+  @Option(
+      names = "--tls",
+      description = "HTTPS and Artery over TLS, with a self-signed pair made (and kept) in --data-dir/tls by the JDK's keytool.")
+  boolean tls;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -49,12 +55,20 @@ final class DemoCommand implements Callable<Integer> {
     }
     List<NodeServer.Member> members = new ArrayList<>();
     for (int i = 0; i < nodes; i++) members.add(new NodeServer.Member(host, clusterPort + i, host, httpPort + i));
+    SelfSignedTls.Pair pair;
+    try {
+      pair = tls ? SelfSignedTls.ensure(dataDir.resolve("tls"), List.of(host), 30) : null;
+    } catch (java.io.UncheckedIOException e) {
+      spec.commandLine().getErr().println("raftkv demo: " + e.getMessage());
+      return Main.NOT_STARTED;
+    }
     List<NodeServer> servers = new ArrayList<>();
     // Each node stops on the JVM's shutdown (Ctrl-C), all of them at once.
     CountDownLatch stopped = new CountDownLatch(nodes);
     for (int i = 0; i < nodes; i++) {
       NodeServer.Settings s =
-          new NodeServer.Settings(NodeCommand.DEFAULT_GROUP, i, members, dataDir.resolve("node-" + i), NodeCommand.DEFAULT_MAX_RAFT_STATE, HttpApi.Limits.defaults());
+          new NodeServer.Settings(NodeCommand.DEFAULT_GROUP, i, members, dataDir.resolve("node-" + i), NodeCommand.DEFAULT_MAX_RAFT_STATE, HttpApi.Limits.defaults())
+              .withTls(pair == null ? null : pair.settings());
       try {
         NodeServer server = NodeServer.start(s);
         server.stopOnJvmShutdown(stopped::countDown);
@@ -65,12 +79,19 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     out.println("raftkv demo: " + nodes + " nodes, data under " + dataDir.toAbsolutePath());
-    for (NodeServer.Member m : members) out.println("  " + m.httpEndpoint());
-    String first = members.get(0).httpEndpoint();
+    for (NodeServer.Member m : members) out.println("  " + m.httpEndpoint(tls));
+    String first = members.get(0).httpEndpoint(tls);
+    String curl = pair == null ? "curl " : "curl --cacert " + pair.certificate().toAbsolutePath() + " ";
+    if (pair != null) out.println("TLS on (HTTPS only, Artery over mutual TLS); the certificate: " + pair.certificate().toAbsolutePath());
     out.println("Try:");
-    out.println("  curl -X PUT -d '{\"value\":\"hello\"}' " + first + "/v1/kv/greeting");
-    out.println("  curl " + members.get(members.size() - 1).httpEndpoint() + "/v1/kv/greeting");
-    out.println("  curl " + first + "/v1/status");
+    out.println("  " + curl + "-X PUT -d '{\"value\":\"hello\"}' " + first + "/v1/kv/greeting");
+    out.println("  " + curl + members.get(members.size() - 1).httpEndpoint(tls) + "/v1/kv/greeting");
+    out.println("  " + curl + first + "/v1/status");
+    if (pair != null) {
+      StringBuilder eps = new StringBuilder();
+      for (NodeServer.Member m : members) eps.append(eps.length() == 0 ? "" : ",").append(m.httpEndpoint(true));
+      out.println("  raftkv get greeting --endpoints " + eps + " --cacert " + pair.certificate().toAbsolutePath());
+    }
     out.println("Ctrl-C stops the cluster.");
     out.flush();
     // One node that stops serving by itself (a disk failure) ends the demo with an error: a demo

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -31,6 +32,8 @@ final class EndpointOptions {
       description = "How long to wait for one endpoint's answer (default: ${DEFAULT-VALUE}).")
   long timeoutMs;
 
+  @Mixin ClientSecurityOptions security;
+
   HttpFailover client() {
     List<URI> uris = new ArrayList<>();
     for (String e : endpoints) {
@@ -50,6 +53,6 @@ final class EndpointOptions {
     }
     if (uris.isEmpty()) throw new ParameterException(mixee.commandLine(), "no endpoints");
     if (timeoutMs < 1) throw new ParameterException(mixee.commandLine(), "--timeout-ms must be positive");
-    return new HttpFailover(uris, Duration.ofMillis(timeoutMs), mixee.commandLine().getErr());
+    return new HttpFailover(uris, Duration.ofMillis(timeoutMs), mixee.commandLine().getErr(), security.sslContext(mixee.commandLine()), security.token(mixee.commandLine()));
   }
 }

@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import javax.net.ssl.SSLContext;
 
 /**
  * Sends one request to a cluster's HTTP endpoints in turn: the next endpoint is tried when one
@@ -24,12 +25,24 @@ final class HttpFailover {
   private final Duration timeout;
   private final PrintWriter err;
   private final HttpClient http;
+  private final String token; // null: none sent
 
   HttpFailover(List<URI> endpoints, Duration timeout, PrintWriter err) {
+    this(endpoints, timeout, err, null, null);
+  }
+
+  /**
+   * @param tls trust for https endpoints (null: the JDK's default)
+   * @param token sent as {@code Authorization: Bearer} with every request (null: none)
+   */
+  HttpFailover(List<URI> endpoints, Duration timeout, PrintWriter err, SSLContext tls, String token) {
     this.endpoints = List.copyOf(endpoints);
     this.timeout = timeout;
     this.err = err;
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+    this.token = token;
+    HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout);
+    if (tls != null) b.sslContext(tls);
+    this.http = b.build();
   }
 
   List<URI> endpoints() {
@@ -68,6 +81,7 @@ final class HttpFailover {
                     ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofString(jsonBody, StandardCharsets.UTF_8));
     if (jsonBody != null) b.header("Content-Type", "application/json");
+    if (token != null) b.header("Authorization", "Bearer " + token);
     try {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       return new Answer(endpoint, r.statusCode(), r.body());

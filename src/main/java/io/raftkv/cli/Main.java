@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
  * {@value #UNAVAILABLE} no endpoint could answer, or a write's outcome is unknown (ErrMaybe);
  * {@value #NOT_STARTED} a node could not start (port in use, corrupt data directory);
  * {@value #USAGE} a usage error (bad arguments, or input the server rejected as malformed or too
- * large); {@value #SOFTWARE} an internal error.
+ * large); {@value #NO_PERMISSION} the server refused the token (401, 403); {@value #SOFTWARE} an
+ * internal error.
  */
 @Command(
     name = "raftkv",
@@ -54,6 +55,8 @@ public final class Main implements Callable<Integer> {
   /** A node could not start (port in use, unreadable or corrupt data directory). */
   public static final int NOT_STARTED = 3;
   public static final int USAGE = 64;
+  /** The server refused the request's credentials (401: no or unknown token; 403: a read token on a write). */
+  public static final int NO_PERMISSION = 77;
   public static final int SOFTWARE = 70;
 
   @Spec CommandSpec spec;

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -66,6 +67,8 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--max-raft-state", defaultValue = "" + DEFAULT_MAX_RAFT_STATE, description = "Snapshot when the log reaches this many bytes (default: ${DEFAULT-VALUE}).")
   int maxRaftState;
 
+  @Mixin NodeSecurityOptions security;
+
   @Override
   public Integer call() throws Exception {
     NodeServer.Settings settings = config != null ? fromConfig() : fromFlags();
@@ -78,7 +81,7 @@ final class NodeCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     out.println("raftkv node " + settings.id() + " of " + settings.members().size() + ": HTTP on "
-        + settings.self().httpEndpoint() + ", cluster on " + settings.self().seedAddress() + ", data in " + settings.dataDir().toAbsolutePath());
+        + settings.httpEndpoint() + ", cluster on " + settings.self().seedAddress() + ", data in " + settings.dataDir().toAbsolutePath());
     out.flush();
     CountDownLatch stopped = new CountDownLatch(1);
     server.stopOnJvmShutdown(stopped::countDown);
@@ -101,7 +104,7 @@ final class NodeCommand implements Callable<Integer> {
     if (id < 0 || members == null || members.isEmpty() || dataDir == null) {
       throw new ParameterException(spec.commandLine(), "need --config FILE, or all of --id, --members and --data-dir");
     }
-    return settings(id, members, dataDir, httpHost, group, maxRaftState);
+    return security.apply(settings(id, members, dataDir, httpHost, group, maxRaftState), null, spec.commandLine());
   }
 
   private NodeServer.Settings fromConfig() {
@@ -109,13 +112,13 @@ final class NodeCommand implements Callable<Integer> {
     Config c;
     try {
       c = ConfigFactory.parseFile(config).resolve().getConfig("raftkv.node");
-      return settings(
+      return security.apply(settings(
           c.getInt("id"),
           c.getStringList("members"),
           Path.of(c.getString("data-dir")),
           c.hasPath("http-host") ? c.getString("http-host") : null,
           c.hasPath("group") ? c.getString("group") : DEFAULT_GROUP,
-          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : DEFAULT_MAX_RAFT_STATE);
+          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : DEFAULT_MAX_RAFT_STATE), c, spec.commandLine());
     } catch (com.typesafe.config.ConfigException e) {
       throw new ParameterException(spec.commandLine(), "bad config " + config + ": " + e.getMessage());
     }

@@ -19,6 +19,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -194,6 +195,8 @@ public final class HttpApi {
   private final Metrics metrics;
   private final KvRoutes kv;
   private final NodeRoutes node;
+  private volatile HttpAuth auth; // null: no tokens needed
+  private volatile SSLContext https; // null: plain HTTP
 
   /**
    * @param clerk this node's Clerk; the API submits every KV op through it
@@ -240,6 +243,18 @@ public final class HttpApi {
     return this;
   }
 
+  /** Requires the bearer tokens of {@code auth} on every request {@link #routes()} serves (see {@link HttpAuth}). */
+  public HttpApi withAuth(HttpAuth auth) {
+    this.auth = auth;
+    return this;
+  }
+
+  /** {@link #bind} serves HTTPS only, with {@code context}'s certificate. */
+  public HttpApi withHttps(SSLContext context) {
+    this.https = context;
+    return this;
+  }
+
   /** {@link #bind(ActorSystem, String, int, Connections)} with the system's {@code raftkv.http} settings. */
   public CompletionStage<Binding> bind(ActorSystem<?> system, String host, int port) {
     return bind(system, host, port, Connections.fromConfig(system.settings().config()));
@@ -279,10 +294,10 @@ public final class HttpApi {
             (int) Math.min(Integer.MAX_VALUE, maxHead),
             connections.logLinesPerSecond());
     return HttpServer.bind(
-        system, host, port, settings, effective, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
+        system, host, port, settings, effective, https, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
   }
 
-  /** All endpoints, sealed: rejections and failures become JSON error responses. */
+  /** All endpoints, sealed: rejections and failures become JSON error responses; behind the token check of {@link #withAuth}, if set. */
   public Route routes() {
     Route api =
         concat(
@@ -294,7 +309,12 @@ public final class HttpApi {
                         path(PathMatchers.segment("leader").slash("transfer"), () -> post(node::leaderTransfer)),
                         pathPrefix("kv", kv::route))),
             path("metrics", () -> get(node::metrics)));
+    HttpAuth a = auth;
     return withRequestTimeoutResponse(
-        JsonRejections::requestTimeout, () -> api.seal(JsonRejections.rejectionHandler(), JsonRejections.exceptionHandler()));
+        JsonRejections::requestTimeout,
+        () -> {
+          Route sealed = api.seal(JsonRejections.rejectionHandler(), JsonRejections.exceptionHandler());
+          return a == null ? sealed : a.protect(sealed);
+        });
   }
 }

@@ -6,6 +6,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -15,10 +17,13 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.SystemMaterializer;
+import org.apache.pekko.stream.TLSClosing;
 import org.apache.pekko.stream.TLSProtocol;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.TLS;
 import org.apache.pekko.stream.javadsl.TLSPlacebo;
 import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.util.ByteString;
@@ -34,12 +39,28 @@ import org.apache.pekko.util.ByteString;
 final class HttpServer {
   private HttpServer() {}
 
+  /** Plain bytes above, TLS's session messages below: what sits between the guard and the TLS stage. */
+  private static BidiFlow<ByteString, TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsInbound, ByteString, NotUsed> decrypted() {
+    return BidiFlow.fromFlows(
+        Flow.of(ByteString.class).map(b -> (TLSProtocol.SslTlsOutbound) new TLSProtocol.SendBytes(b)),
+        Flow.of(TLSProtocol.SslTlsInbound.class)
+            .filter(in -> in instanceof TLSProtocol.SessionBytes)
+            .map(in -> ((TLSProtocol.SessionBytes) in).bytes()));
+  }
+
+  private static SSLEngine serverEngine(SSLContext context) {
+    SSLEngine engine = context.createSSLEngine();
+    engine.setUseClientMode(false);
+    return engine;
+  }
+
   static CompletionStage<HttpApi.Binding> bind(
       ActorSystem<?> system,
       String host,
       int port,
       ServerSettings settings,
       HttpApi.Connections limits,
+      SSLContext https,
       LogLimiter logLimiter,
       Metrics metrics,
       Flow<HttpRequest, HttpResponse, NotUsed> handler) {
@@ -51,7 +72,7 @@ final class HttpServer {
         // twice the slots: a connection admitted by taking a slow one's slot overlaps its closing
         .mapAsyncUnordered(
             2 * limits.maxConnections(),
-            connection -> serve(connection, http, settings, limits, slots, logLimiter, metrics, handler, mat))
+            connection -> serve(connection, http, settings, limits, https, slots, logLimiter, metrics, handler, mat))
         .to(Sink.ignore())
         .run(mat)
         .thenApply(
@@ -75,6 +96,7 @@ final class HttpServer {
       Http http,
       ServerSettings settings,
       HttpApi.Connections limits,
+      SSLContext https,
       ConnectionSlots slots,
       LogLimiter logLimiter,
       Metrics metrics,
@@ -86,8 +108,10 @@ final class HttpServer {
       // every slot is busy with a request: refused at once, not left waiting in the backlog
       metrics.countRefusedBeforeRouting();
       log.warn("refused a connection: all " + limits.maxConnections() + " connections are serving requests");
+      // (over TLS there is no session to answer in: the connection is just closed)
       ByteString busy = ConnectionGuard.answer(503, "Service Unavailable", "Busy", "the node serves as many connections as it can");
-      connection.handleWith(Flow.fromSinkAndSourceCoupled(Sink.<ByteString>ignore(), org.apache.pekko.stream.javadsl.Source.single(busy)), mat);
+      Source<ByteString, NotUsed> answer = https == null ? Source.single(busy) : Source.empty();
+      connection.handleWith(Flow.fromSinkAndSourceCoupled(Sink.<ByteString>ignore(), answer), mat);
       return CompletableFuture.completedFuture(Done.getInstance());
     }
     AtomicInteger inFlight = new AtomicInteger();
@@ -108,8 +132,11 @@ final class HttpServer {
                   inFlight.decrementAndGet();
                   return r;
                 });
+    BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> plainStack =
+        http.serverLayer(settings, Optional.of(remote), log).atop(plain).atop(BidiFlow.fromGraph(guard));
+    // With TLS the guard sees the decrypted bytes: socket <-> TLS <-> guard <-> HTTP
     Flow<ByteString, ByteString, NotUsed> connectionFlow =
-        counted.join(http.serverLayer(settings, Optional.of(remote), log).atop(plain).atop(BidiFlow.fromGraph(guard)));
+        counted.join(https == null ? plainStack : plainStack.atop(decrypted()).atop(TLS.create(() -> serverEngine(https), TLSClosing.eagerClose())));
     metrics.connectionOpened();
     try {
       connection.handleWith(connectionFlow, mat);

@@ -54,7 +54,12 @@ public final class NodeServer implements AutoCloseable {
     }
 
     public String httpEndpoint() {
-      return "http://" + httpHost + ":" + httpPort;
+      return httpEndpoint(false);
+    }
+
+    /** {@code https://host:port} when {@code tls}, else {@code http://host:port}. */
+    public String httpEndpoint(boolean tls) {
+      return (tls ? "https://" : "http://") + httpHost + ":" + httpPort;
     }
   }
 
@@ -64,15 +69,36 @@ public final class NodeServer implements AutoCloseable {
    * @param members every node of the group, in id order (the same list on every node)
    * @param dataDir where this node's Raft log, hard state and snapshots live
    * @param maxRaftState snapshot when the log reaches this many bytes
+   * @param tls null: plain HTTP and Artery TCP; else HTTPS only and Artery over mutual TLS
+   * @param auth null: no tokens needed; else the HTTP API's bearer tokens
    */
-  public record Settings(String group, int id, List<Member> members, Path dataDir, int maxRaftState, HttpApi.Limits limits) {
+  public record Settings(
+      String group, int id, List<Member> members, Path dataDir, int maxRaftState, HttpApi.Limits limits, TlsSettings tls, HttpAuth auth) {
     public Settings {
       members = List.copyOf(members);
       if (id < 0 || id >= members.size()) throw new IllegalArgumentException("node id " + id + " is not one of the " + members.size() + " members");
     }
 
+    /** Without TLS and tokens. */
+    public Settings(String group, int id, List<Member> members, Path dataDir, int maxRaftState, HttpApi.Limits limits) {
+      this(group, id, members, dataDir, maxRaftState, limits, null, null);
+    }
+
+    public Settings withTls(TlsSettings tls) {
+      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth);
+    }
+
+    public Settings withAuth(HttpAuth auth) {
+      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth);
+    }
+
     public Member self() {
       return members.get(id);
+    }
+
+    /** This node's HTTP endpoint, https when TLS is on. */
+    public String httpEndpoint() {
+      return self().httpEndpoint(tls != null);
     }
   }
 
@@ -144,7 +170,12 @@ public final class NodeServer implements AutoCloseable {
       }
       Config clusterConfig = NodeConfig.cluster(s.self().host(), s.self().port(), seeds);
       checkLimitsFitFrames(s.limits(), clusterConfig);
-      system = ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, clusterConfig);
+      // read before the system starts: bad key material fails the start with the file's name
+      SSLContext tls = s.tls() == null ? null : s.tls().sslContext();
+      system =
+          tls == null
+              ? ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, clusterConfig)
+              : ActorSystem.create(Behaviors.empty(), NodeConfig.SYSTEM_NAME, ArteryTls.setup(clusterConfig, tls));
       long tSystem = System.nanoTime();
       try {
         storage = opening.join();
@@ -174,14 +205,16 @@ public final class NodeServer implements AutoCloseable {
                   clerk,
                   () -> AskPattern.<RaftKvNode.Command, RaftPeer.State>ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), sys.scheduler()),
                   s.limits())
-              .withLeaderTransfer(to -> askTransfer(sys, node, to, HttpApi.DEFAULT_DEADLINE));
+              .withLeaderTransfer(to -> askTransfer(sys, node, to, HttpApi.DEFAULT_DEADLINE))
+              .withAuth(s.auth())
+              .withHttps(tls);
       HttpApi.Binding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();
       LOG.info(
-          "n{} serves HTTP on {} (data in {}); started in {} ms: ActorSystem {} ms, then storage {} ms more, node and HTTP {} ms;"
+          "n{} serves {} on {} (data in {}); started in {} ms: ActorSystem {} ms, then storage {} ms more, node and HTTP {} ms;"
               + " process CPU so far {} ms",
-          s.id(), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tSystem - t0), ms(tStorage - tSystem), ms(tHttp - tStorage),
+          s.id(), (tls == null ? "HTTP" : "HTTPS") + (s.auth() == null ? "" : " with tokens"), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tSystem - t0), ms(tStorage - tSystem), ms(tHttp - tStorage),
           ProcessHandle.current().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L));
       return new NodeServer(s, system, storage, node, binding, watch);
     } catch (Exception e) {
