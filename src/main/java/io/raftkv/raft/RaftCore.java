@@ -453,6 +453,20 @@ public class RaftCore {
     if (members.isJoint() && members.autoLeave()) appendEntry(new byte[0], LogEntry.Type.COMMAND);
   }
 
+  /**
+   * Whether this peer may stand for election: a voter of the configuration in effect, or a voter of
+   * the one before it while the change that removed or demoted it is not known to be committed.
+   * That peer may hold the only log that can finish the change (its successor missed the entries),
+   * so it must be able to lead the group through it, as a removed leader does (dissertation
+   * §4.2.2), counting the votes of the new configuration only and stepping down once it commits.
+   * Without this a group whose leader demoted itself and lost the leadership before the change
+   * committed could be left with no one able to win (found by the simulator).
+   */
+  private boolean mayCampaign() {
+    if (members.isVoter(id)) return true;
+    return membersIndex > commitIndex && configurationAt(membersIndex - 1).isVoter(id);
+  }
+
   /** Whether the votes gathered so far are a majority (of each half, while joint). */
   private boolean elected() {
     return members.poll(votes::contains, p -> false) == Configuration.Poll.WON;
@@ -551,10 +565,9 @@ public class RaftCore {
 
   /** The election timer fired: campaign, first asking for pre-votes if configured. */
   private void hup() {
-    if (!members.isVoter(id)) { // a learner never campaigns (it would count for nobody)
-      electionElapsed = 0;
-      return;
-    }
+    // A learner never campaigns (it would count for nobody). Its timer keeps running, so that its
+    // vote lease (§6.2) runs out as a voter's would: it must grant votes (spec A.6 rule 3).
+    if (!mayCampaign()) return;
     if (config.preVote()) {
       preCampaign();
     } else {
@@ -792,6 +805,7 @@ public class RaftCore {
       if (moved && maybeCommit()) {
         if (role != Role.LEADER) return; // it committed its own removal and stepped down
         startCommitNotify();
+        if (!isPeer(from)) return; // the commit let the leader leave a joint configuration without it
       }
       if (!maybeSendTimeoutNow(from)) fillWindow(from);
       return;
@@ -840,7 +854,10 @@ public class RaftCore {
     if (pr.state == Progress.State.SNAPSHOT && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
     }
-    if (moved && maybeCommit()) startCommitNotify();
+    if (moved && maybeCommit()) {
+      if (role != Role.LEADER || !isPeer(from)) return; // see onAppendEntriesReply
+      startCommitNotify();
+    }
     if (!maybeSendTimeoutNow(from)) fillWindow(from);
   }
 
@@ -1056,7 +1073,7 @@ public class RaftCore {
 
   private void onTimeoutNow(TimeoutNow t) {
     // Only a follower of that term campaigns; candidates ignore it (a leader never gets one).
-    if (t.term() != term || role != Role.FOLLOWER || !members.isVoter(id)) return;
+    if (t.term() != term || role != Role.FOLLOWER || !mayCampaign()) return;
     campaign(true);
   }
 

@@ -1,5 +1,6 @@
 package io.raftkv.raft.sim;
 
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
@@ -14,8 +15,8 @@ import java.util.random.RandomGenerator;
  * No seam in the main code is needed: the lie is told at the door.
  */
 final class BrokenRaftCore extends RaftCore {
-  BrokenRaftCore(int id, int n, RaftConfig config, RandomGenerator random, PersistentState state) {
-    super(id, n, config, random, state);
+  BrokenRaftCore(int id, Configuration initial, RaftConfig config, RandomGenerator random, PersistentState state) {
+    super(id, initial, config, random, state);
   }
 
   @Override

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
  * Ten thousand seeded schedules of 3-5 {@code RaftCore}s under faults, checked after every step,
  * spread over the machine's cores (a schedule is a pure function of its seed, so the order does
  * not matter). Every seed draws PreVote and CheckQuorum on or off; all four combinations must
- * have run.
+ * have run. A third of the seeds change the membership as they go (a group that starts with 1 to
+ * n voters, adds voters and learners, promotes, demotes and removes, the leader too, in all
+ * transitions), and stop the peers a committed change removed.
  *
  * <ul>
  *   <li>{@code -Draftkv.sim.seed=S} replays schedule S alone, printing its trace if it fails.
@@ -37,6 +39,7 @@ class RaftSimulationTest {
     long crashes;
     long installs;
     long reads;
+    long membershipChanges;
     /** Schedules by (PreVote, CheckQuorum): index 2 * preVote + checkQuorum. */
     final long[] byMode = new long[4];
     /** The lowest failing seed, or 0, and its failure. */
@@ -52,6 +55,7 @@ class RaftSimulationTest {
       crashes += o.crashes;
       installs += o.installs;
       reads += o.reads;
+      membershipChanges += o.membershipChanges;
       for (int i = 0; i < 4; i++) byMode[i] += o.byMode[i];
       failedSeeds.addAll(o.failedSeeds);
       if (o.failure != null && (failure == null || o.failedSeed < failedSeed)) {
@@ -82,6 +86,7 @@ class RaftSimulationTest {
       t.crashes += st.crashes();
       t.installs += st.snapshotsInstalled();
       t.reads += st.readsServed();
+      t.membershipChanges += st.membershipChanges();
       t.byMode[(sim.params.config().preVote() ? 2 : 0) + (sim.params.config().checkQuorum() ? 1 : 0)]++;
     }
     return t;
@@ -121,15 +126,17 @@ class RaftSimulationTest {
     System.out.printf(
         "raft simulation: %d schedules (seeds %d..%d) on %d threads in %.1f s, %.0f schedules/s, %.0f events/s;"
             + " on average %.1f entries committed, %.1f crashes, %.1f snapshots installed, %.1f reads served per schedule;"
+            + " %.2f membership changes proposed per schedule;"
             + " PreVote/CheckQuorum off/off %d, off/on %d, on/off %d, on/on %d%n",
         count, base, base + count - 1, threads, seconds, count / seconds, all.events / seconds,
         (double) all.committed / count, (double) all.crashes / count, (double) all.installs / count,
-        (double) all.reads / count, all.byMode[0], all.byMode[1], all.byMode[2], all.byMode[3]);
+        (double) all.reads / count, (double) all.membershipChanges / count, all.byMode[0], all.byMode[1], all.byMode[2], all.byMode[3]);
     assertEquals(count, all.schedules);
     // the schedules must exercise something: commits, crashes and snapshot installs happen
     assertTrue(all.committed / count >= 20, "too few commits per schedule: " + (double) all.committed / count);
     assertTrue(all.crashes > 0 && all.installs > 0, "crashes " + all.crashes + ", snapshot installs " + all.installs);
     assertTrue(all.reads / count >= 5, "too few linearizable reads served per schedule: " + (double) all.reads / count);
+    assertTrue(all.membershipChanges * 2 >= count, "too few membership changes: " + all.membershipChanges + " in " + count + " schedules");
     for (int mode = 0; mode < 4; mode++) {
       assertTrue(all.byMode[mode] >= count / 8, "PreVote/CheckQuorum mode " + mode + " ran " + all.byMode[mode] + " times");
     }

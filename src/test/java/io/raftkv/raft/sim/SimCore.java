@@ -1,5 +1,7 @@
 package io.raftkv.raft.sim;
 
+import io.raftkv.raft.Configuration;
+import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
@@ -16,7 +18,7 @@ final class SimCore {
   /** Builds a core: {@link RaftCore} itself, or a deliberately broken subclass. */
   @FunctionalInterface
   interface Factory {
-    RaftCore create(int id, int n, RaftConfig config, SplittableRandom random, PersistentState state);
+    RaftCore create(int id, Configuration initial, RaftConfig config, SplittableRandom random, PersistentState state);
 
     Factory CORRECT = RaftCore::new;
   }
@@ -47,8 +49,8 @@ final class SimCore {
   }
 
   /** Starts (or restarts) from what was persisted; the service restores from the snapshot. */
-  void start(int n, RaftConfig config, Factory factory, SplittableRandom random) {
-    core = factory.create(id, n, config, random, storage.load());
+  void start(Configuration initial, RaftConfig config, Factory factory, SplittableRandom random) {
+    core = factory.create(id, initial, config, random, storage.load());
     incarnation++;
     tornNext = null;
     checkedCommit = core.commitIndex();
@@ -79,6 +81,21 @@ final class SimCore {
   }
 
   /** The id of a command; 0 for the empty no-op a leader appends to serve reads. */
+  /**
+   * The id of what an entry holds: its command's, or for a configuration entry a hash of the
+   * configuration with the top bit set (no command id has it), so that the checker tells
+   * configuration entries apart from commands, no-ops and each other.
+   */
+  static long entryId(LogEntry e) {
+    return e.isConfiguration() ? configurationId(e.command()) : commandId(e.command());
+  }
+
+  static long configurationId(byte[] encoded) {
+    long h = 0x84222325cbf29ce4L;
+    for (byte b : encoded) h = mix(h, b);
+    return h | Long.MIN_VALUE;
+  }
+
   static long commandId(byte[] command) {
     return command.length == 0 ? 0 : ByteBuffer.wrap(command).getLong();
   }

@@ -1,20 +1,25 @@
 package io.raftkv.raft.sim;
 
 import io.raftkv.raft.ApplyMsg;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Envelope;
 import io.raftkv.raft.LogEntry;
 import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftCodec;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftMessage;
 import io.raftkv.raft.Ready;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 
 /**
  * One seeded schedule: a group of {@link RaftCore}s driven in virtual time, no threads. The seed
@@ -112,7 +117,8 @@ final class Simulation {
       int snapshotsInstalled,
       long healTicks,
       long readsServed,
-      long readsFailed) {}
+      long readsFailed,
+      int membershipChanges) {}
 
   private static final int TICK_EVENT = 0, DELIVER = 1, CHAOS = 2, RESTART = 3;
 
@@ -180,6 +186,21 @@ final class Simulation {
   private long readsServed;
   private long readsFailed;
 
+  // ---- membership changes
+  private final SplittableRandom membershipRandom;
+  /** Chance per chaos tick that the leader is asked for a membership change (0: a fixed group). */
+  private final double membershipRate;
+  /** The voters at the start; the other peers join later, if a change adds them. */
+  private final Set<Integer> initialMembers;
+  /** The configuration of the highest committed configuration entry any peer applied, and its index. */
+  private Configuration committedMembers;
+  private long committedMembersIndex;
+  /** Peers some committed configuration had and a later one does not: stopped for good, as a node told of its removal. */
+  private final Set<Integer> removed = new TreeSet<>();
+  private final Set<Integer> everMember = new TreeSet<>();
+  private final List<Integer> toStop = new ArrayList<>();
+  private int membershipChanges;
+
   // ---- liveness after healing
   /** Markers proposed after healing: which peers hold each (a bit per peer). */
   private final Map<Long, Integer> markerAppliedBy = new HashMap<>();
@@ -201,6 +222,13 @@ final class Simulation {
     this.seed = seed;
     this.random = new SplittableRandom(seed);
     this.params = Params.draw(random);
+    // Membership changes draw from a stream of their own: a schedule without them is the same as
+    // before they existed, and one with them differs from it only by their effects.
+    this.membershipRandom = new SplittableRandom(seed ^ 0x6D656D62657273L);
+    this.membershipRate = membershipRandom.nextInt(3) == 0 ? 0.01 + membershipRandom.nextDouble() * 0.09 : 0;
+    int initialVoters = membershipRate > 0 ? 1 + membershipRandom.nextInt(params.n()) : params.n();
+    this.initialMembers = new TreeSet<>();
+    for (int i = 0; i < initialVoters; i++) initialMembers.add(i);
     this.factory = factory;
     this.traceLimit = traceLimit;
     this.trace = traceLimit > 0 ? new ArrayDeque<>() : null;
@@ -248,7 +276,7 @@ final class Simulation {
     checkLogsMatch();
     return new Stats(
         eventCount, messageCount, maxCommitted, leaderOfTerm.size(), crashes, snapshotsInstalled, (now - healedAt) / TICK,
-        readsServed, readsFailed);
+        readsServed, readsFailed, membershipChanges);
   }
 
   /** The last lines of the trace (empty unless tracing). */
@@ -262,8 +290,13 @@ final class Simulation {
     events.add(new Event(at, seq++, kind, node, incarnation, env));
   }
 
+  /** What peer {@code id} starts with when it has persisted no configuration: the initial voters, or itself as its only learner (a node that joins later). */
+  private Configuration initialOf(int id) {
+    return initialMembers.contains(id) ? Configuration.of(initialMembers, Set.of()) : Configuration.of(Set.of(), Set.of(id));
+  }
+
   private void start(SimCore s) {
-    s.start(params.n(), params.config(), factory, random.split());
+    s.start(initialOf(s.id), params.config(), factory, random.split());
     checkRestored(s);
     schedule(now + 1 + random.nextInt(tickPeriod[s.id]), TICK_EVENT, s.id, s.incarnation, null);
     if (trace != null) log("n%d starts at term %d (snapshot %d, log %d)", s.id, s.core.term(), s.core.snapshotIndex(), s.core.lastLogIndex());
@@ -285,7 +318,7 @@ final class Simulation {
 
   private void onRestart(int i) {
     SimCore s = nodes[i];
-    if (s.up()) return;
+    if (s.up() || removed.contains(i)) return;
     start(s);
   }
 
@@ -325,10 +358,61 @@ final class Simulation {
       }
     }
     if (random.nextDouble() < params.partitionRate()) repartition();
+    if (membershipRate > 0 && membershipRandom.nextDouble() < membershipRate) changeMembership();
     if (random.nextDouble() < params.transferRate()) {
       SimCore l = leader();
       int to = random.nextInt(nodes.length + 1) - 1; // -1: the leader picks
       if (l != null) input(l, () -> log("n%d transfers to n%d: %s", l.id, to, l.core.transferLeadership(to)));
+    }
+  }
+
+  /**
+   * Asks the leader for a random membership change: add a voter or a learner (a peer not removed),
+   * promote, demote or remove a member (the leader too), in a random transition; or leave a joint
+   * configuration. Refused changes (one in flight, no commit of the term yet, against the rules)
+   * are part of the test: they must change nothing.
+   */
+  private void changeMembership() {
+    SimCore l = leader();
+    if (l == null) return;
+    Configuration c = l.core.configuration();
+    Configuration.Transition t = Configuration.Transition.values()[membershipRandom.nextInt(4)];
+    List<Configuration.Change> changes = new ArrayList<>();
+    if (!c.isJoint() || membershipRandom.nextInt(4) == 0) {
+      int count = c.isJoint() ? 1 : 1 + membershipRandom.nextInt(2);
+      for (int k = 0; k < count; k++) {
+        int id = membershipRandom.nextInt(nodes.length);
+        if (removed.contains(id)) continue;
+        changes.add(switch (membershipRandom.nextInt(3)) {
+          case 0 -> new Configuration.AddVoter(id);
+          case 1 -> new Configuration.AddLearner(id);
+          default -> new Configuration.Remove(id);
+        });
+      }
+      if (changes.isEmpty()) return;
+    }
+    input(l, () -> {
+      try {
+        Proposal p = l.core.proposeConfiguration(changes, t);
+        membershipChanges++;
+        if (trace != null) log("n%d proposes %s %s at %d: %s", l.id, t, changes, p.index(), l.core.configuration());
+      } catch (Configuration.InvalidChangeException e) {
+        if (trace != null) log("n%d refuses %s %s: %s", l.id, t, changes, e.getMessage());
+      }
+    });
+  }
+
+  /** A committed configuration: members it dropped are stopped for good (a removed node is told to stop). */
+  private void onConfigurationApplied(long index, Configuration c) {
+    if (index <= committedMembersIndex) return;
+    committedMembersIndex = index;
+    committedMembers = c;
+    for (int id : c.members()) if (!removed.contains(id)) everMember.add(id);
+    for (int id : everMember) {
+      if (!c.members().contains(id) && removed.add(id)) {
+        toStop.add(id);
+        if (trace != null) log("n%d was removed (configuration %d: %s): it stops", id, index, c);
+      }
     }
   }
 
@@ -364,7 +448,7 @@ final class Simulation {
     for (boolean[] row : cut) Arrays.fill(row, false);
     for (SimCore s : nodes) {
       s.tornNext = null;
-      if (!s.up()) start(s);
+      if (!s.up() && !removed.contains(s.id)) start(s);
     }
     log("heal: every peer up, network whole and reliable");
   }
@@ -381,7 +465,7 @@ final class Simulation {
   private long catchUpTime() {
     RaftConfig c = params.config();
     long longest = 0;
-    for (SimCore s : nodes) longest = Math.max(longest, s.core.lastLogIndex());
+    for (SimCore s : nodes) if (s.up()) longest = Math.max(longest, s.core.lastLogIndex());
     long perMessage = Math.max(1, Math.min(c.maxEntriesPerMessage(), c.maxBytesPerMessage() / SimCore.MAX_COMMAND_BYTES));
     long roundTrips = (longest + perMessage * c.maxInflight() - 1) / (perMessage * c.maxInflight()) + leaderOfTerm.size();
     return roundTrips * (2L * params.maxDelay() + TICK);
@@ -418,6 +502,17 @@ final class Simulation {
 
   /** Runs one input on {@code s} and carries out its Ready: persist, then send, then apply. */
   private void input(SimCore s, Runnable in) {
+    inputOnce(s, in);
+    while (!toStop.isEmpty()) {
+      SimCore r = nodes[toStop.remove(toStop.size() - 1)];
+      if (r.up()) {
+        checkPersisted(r);
+        r.crash();
+      }
+    }
+  }
+
+  private void inputOnce(SimCore s, Runnable in) {
     in.run();
     Ready r = s.core.ready();
     if (s.tornNext != null) {
@@ -436,7 +531,19 @@ final class Simulation {
     persist(s, r);
     checkCommitted(s); // before the applier can compact the log
     for (Envelope e : r.messages()) send(e);
-    for (ApplyMsg m : r.applies()) apply(s, m);
+    List<ApplyMsg> applies = r.applies();
+    for (int k = 0; k < applies.size(); k++) {
+      ApplyMsg m = applies.get(k);
+      // a configuration entry comes out as an empty command followed by its configuration
+      long configId =
+          m instanceof ApplyMsg.Command c
+                  && k + 1 < applies.size()
+                  && applies.get(k + 1) instanceof ApplyMsg.ConfigurationApplied ca
+                  && ca.index() == c.index()
+              ? SimCore.configurationId(RaftCodec.encodeConfiguration(ca.configuration()))
+              : 0;
+      apply(s, m, configId);
+    }
     checkPeer(s);
   }
 
@@ -480,12 +587,15 @@ final class Simulation {
     }
   }
 
-  private void apply(SimCore s, ApplyMsg m) {
+  /** Applies {@code m}; {@code configId}: for the empty command of a configuration entry, that entry's id. */
+  private void apply(SimCore s, ApplyMsg m, long configId) {
     if (m instanceof ApplyMsg.Command c) {
       long index = c.index();
       if (index != s.applied + 1)
         throw new SafetyViolation("n" + s.id + " applied index " + index + " after " + s.applied + " (gap or out of order)");
-      long command = SimCore.commandId(c.command());
+      if (configId != 0 && c.command().length != 0)
+        throw new SafetyViolation("n" + s.id + " applied a configuration entry at " + index + " as a command");
+      long command = configId != 0 ? configId : SimCore.commandId(c.command());
       ensureCapacity(index);
       if (prefixKnown[(int) index]) {
         if (appliedCommand[(int) index] != command)
@@ -510,6 +620,8 @@ final class Simulation {
         if (trace != null) log("n%d snapshots at %d", s.id, index);
         processSnapshot(s, s.core.ready());
       }
+    } else if (m instanceof ApplyMsg.ConfigurationApplied ca) {
+      onConfigurationApplied(ca.index(), ca.configuration());
     } else if (m instanceof ApplyMsg.ReadReady read) {
       checkRead(s, read);
     } else if (m instanceof ApplyMsg.SnapshotInstalled snap) {
@@ -536,11 +648,13 @@ final class Simulation {
    * held by all.
    */
   private void noteMarkersHeldBy(SimCore s) {
+    int all = 0; // every member of the latest committed configuration (peers not yet added and removed ones do not count)
+    for (int id : committedMembers == null ? initialMembers : committedMembers.members()) all |= 1 << id;
     for (Map.Entry<Long, Long> m : markerIndex.entrySet()) {
       if (m.getValue() > s.applied) continue;
       int by = markerAppliedBy.get(m.getKey()) | 1 << s.id;
       markerAppliedBy.put(m.getKey(), by);
-      if (by == (1 << nodes.length) - 1) live = true;
+      if ((by & all) == all) live = true;
     }
   }
 
@@ -594,7 +708,7 @@ final class Simulation {
   /** Log matching: an (index, term) pair names one command and one previous term, everywhere. */
   private void checkLogMatching(SimCore s, LogEntry e) {
     long prevTerm = s.storage.term(e.index() - 1);
-    long command = SimCore.commandId(e.command());
+    long command = SimCore.entryId(e);
     long key = (e.index() << 24) ^ e.term();
     long[] seen = entryAt.putIfAbsent(key, new long[] {command, prevTerm});
     if (seen != null && (seen[0] != command || seen[1] != prevTerm))
@@ -609,7 +723,7 @@ final class Simulation {
       throw new SafetyViolation("n" + s.id + "'s commit index went back from " + s.checkedCommit + " to " + commit);
     for (long i = Math.max(s.checkedCommit, s.storage.snapshot.index()) + 1; i <= commit; i++) {
       LogEntry e = s.storage.entry(i);
-      long command = SimCore.commandId(e.command());
+      long command = SimCore.entryId(e);
       ensureCapacity(i);
       int k = (int) i;
       if (committedTerm[k] == 0) {
@@ -635,7 +749,7 @@ final class Simulation {
     for (long i = d.snapshot.index() + 1; i <= maxCommitted; i++) {
       int k = (int) i;
       if (committedTerm[k] == 0 || commitTerm[k] >= s.core.term()) continue;
-      if (i > d.lastIndex() || d.term(i) != committedTerm[k] || SimCore.commandId(d.entry(i).command()) != committedCommand[k])
+      if (i > d.lastIndex() || d.term(i) != committedTerm[k] || SimCore.entryId(d.entry(i)) != committedCommand[k])
         throw new SafetyViolation("leader completeness: n" + s.id + ", leader of term " + s.core.term() + ", lacks committed entry " + i + " (" + committedCommand[k] + "@" + committedTerm[k] + ")");
     }
     if (d.snapshot.index() > 0) checkKnownState(s, d.snapshot.index(), java.nio.ByteBuffer.wrap(d.snapshot.data()).getLong(8));
@@ -661,7 +775,7 @@ final class Simulation {
         boolean agree = false;
         for (long i = to; i >= from; i--) {
           boolean same = a.storage.term(i) == b.storage.term(i);
-          if (agree && (!same || SimCore.commandId(a.storage.entry(i).command()) != SimCore.commandId(b.storage.entry(i).command())))
+          if (agree && (!same || SimCore.entryId(a.storage.entry(i)) != SimCore.entryId(b.storage.entry(i))))
             throw new SafetyViolation("log matching: n" + a.id + " and n" + b.id + " agree later but differ at " + i);
           agree |= same;
         }

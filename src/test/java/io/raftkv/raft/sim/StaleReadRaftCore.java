@@ -1,6 +1,7 @@
 package io.raftkv.raft.sim;
 
 import io.raftkv.raft.ApplyMsg;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
@@ -18,8 +19,8 @@ import java.util.random.RandomGenerator;
 final class StaleReadRaftCore extends RaftCore {
   private final List<ApplyMsg> reads = new ArrayList<>();
 
-  StaleReadRaftCore(int id, int n, RaftConfig config, RandomGenerator random, PersistentState state) {
-    super(id, n, config, random, state);
+  StaleReadRaftCore(int id, Configuration initial, RaftConfig config, RandomGenerator random, PersistentState state) {
+    super(id, initial, config, random, state);
   }
 
   @Override
