@@ -123,8 +123,6 @@ public final class HttpApi {
     }
   }
 
-  public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(5);
-
   /**
    * How the node's HTTP server treats connections (HOCON {@code raftkv.http}, see {@code
    * reference.conf} and docs/http-api.md "Connections").
@@ -221,9 +219,9 @@ public final class HttpApi {
     this.node = new NodeRoutes(status, limits, deadline, metrics);
   }
 
-  /** With the {@link #DEFAULT_DEADLINE} and fresh {@link Metrics}. */
+  /** With the request deadline of {@link NodeTimeouts#defaults()} and fresh {@link Metrics}. */
   public HttpApi(KvClient clerk, Supplier<CompletionStage<RaftPeer.State>> status, Limits limits) {
-    this(clerk, status, limits, DEFAULT_DEADLINE, new Metrics());
+    this(clerk, status, limits, NodeTimeouts.defaults().requestDeadline(), new Metrics());
   }
 
   /** The request counts and latencies of this API (also served at {@code GET /metrics}). */

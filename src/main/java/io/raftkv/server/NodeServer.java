@@ -102,25 +102,24 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** How long {@link #stop} waits for a leadership transfer before it stops anyway. */
-  public static final Duration STOP_TRANSFER_TIMEOUT = Duration.ofSeconds(1);
-
-  /** The config path of the node's per-try timeout for its Clerk (see raftkv-cluster.conf). */
-  public static final String TRY_TIMEOUT_PATH = "raftkv.node.try-timeout";
-
-  /** Config path of the Raft tick (default {@link RaftKvNode#DEFAULT_TICK}). */
-  public static final String RAFT_TICK_PATH = "raftkv.node.raft-tick";
-
   private final ActorSystem<Void> system;
   private final FileStorage storage;
   private final ActorRef<RaftKvNode.Command> node;
   private final HttpApi.Binding binding;
   private final Settings settings;
   private final StopWatch watch;
+  private final NodeTimeouts timeouts;
 
   private NodeServer(
-      Settings settings, ActorSystem<Void> system, FileStorage storage, ActorRef<RaftKvNode.Command> node, HttpApi.Binding binding, StopWatch watch) {
+      Settings settings,
+      ActorSystem<Void> system,
+      FileStorage storage,
+      ActorRef<RaftKvNode.Command> node,
+      HttpApi.Binding binding,
+      StopWatch watch,
+      NodeTimeouts timeouts) {
     this.settings = settings;
+    this.timeouts = timeouts;
     this.system = system;
     this.storage = storage;
     this.node = node;
@@ -185,8 +184,8 @@ public final class NodeServer implements AutoCloseable {
       long tStorage = System.nanoTime();
       int n = s.members().size();
       Config conf = system.settings().config();
-      Duration tick = conf.hasPath(RAFT_TICK_PATH) ? conf.getDuration(RAFT_TICK_PATH) : RaftKvNode.DEFAULT_TICK;
-      RaftPeer.Settings raft = RaftKvNode.productionRaft(s.id(), n, tick);
+      NodeTimeouts timeouts = NodeTimeouts.fromConfig(conf);
+      RaftPeer.Settings raft = RaftKvNode.productionRaft(s.id(), n, timeouts.raftTick());
       RaftKvNode.Settings ns =
           new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft, s.maxRaftState()), paths);
       ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
@@ -194,18 +193,16 @@ public final class NodeServer implements AutoCloseable {
       system.systemActorOf(watch.behavior(node), nodeActorName(s.id()) + "-watch", Props.empty());
       StopWatch w = watch;
       system.getWhenTerminated().thenRun(() -> w.failed("its ActorSystem terminated"));
-      Duration tryTimeout =
-          conf.hasPath(TRY_TIMEOUT_PATH)
-              ? conf.getDuration(TRY_TIMEOUT_PATH)
-              : RaftKvNode.DEFAULT_TRY_TIMEOUT;
-      KvClient clerk = RaftKvNode.client(system, paths, HttpApi.DEFAULT_DEADLINE, tryTimeout);
+      KvClient clerk = RaftKvNode.client(system, paths, timeouts);
       ActorSystem<Void> sys = system;
       HttpApi api =
           new HttpApi(
                   clerk,
-                  () -> AskPattern.<RaftKvNode.Command, RaftPeer.State>ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), sys.scheduler()),
-                  s.limits())
-              .withLeaderTransfer(to -> askTransfer(sys, node, to, HttpApi.DEFAULT_DEADLINE))
+                  () -> AskPattern.<RaftKvNode.Command, RaftPeer.State>ask(node, RaftKvNode.GetStatus::new, timeouts.statusTimeout(), sys.scheduler()),
+                  s.limits(),
+                  timeouts.requestDeadline(),
+                  new Metrics())
+              .withLeaderTransfer(to -> askTransfer(sys, node, to, timeouts.requestDeadline()))
               .withAuth(s.auth())
               .withHttps(tls);
       HttpApi.Binding binding =
@@ -216,7 +213,7 @@ public final class NodeServer implements AutoCloseable {
               + " process CPU so far {} ms",
           s.id(), (tls == null ? "HTTP" : "HTTPS") + (s.auth() == null ? "" : " with tokens"), binding.localAddress(), s.dataDir(), ms(tHttp - t0), ms(tSystem - t0), ms(tStorage - tSystem), ms(tHttp - tStorage),
           ProcessHandle.current().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L));
-      return new NodeServer(s, system, storage, node, binding, watch);
+      return new NodeServer(s, system, storage, node, binding, watch, timeouts);
     } catch (Exception e) {
       if (system != null) {
         system.terminate();
@@ -293,7 +290,7 @@ public final class NodeServer implements AutoCloseable {
   }
 
   public CompletionStage<RaftPeer.State> status() {
-    return AskPattern.ask(node, RaftKvNode.GetStatus::new, Duration.ofSeconds(2), system.scheduler());
+    return AskPattern.ask(node, RaftKvNode.GetStatus::new, timeouts.statusTimeout(), system.scheduler());
   }
 
   /**
@@ -328,7 +325,7 @@ public final class NodeServer implements AutoCloseable {
 
   /**
    * Hands leadership to an up-to-date follower if this node leads (waiting at most {@link
-   * #STOP_TRANSFER_TIMEOUT}), then stops serving HTTP, leaves the cluster, stops the actors and
+   * NodeTimeouts#stopTransferTimeout}), then stops serving HTTP, leaves the cluster, stops the actors and
    * closes the storage. Idempotent; a second caller waits for the first to finish.
    */
   public synchronized void stop() {
@@ -338,7 +335,9 @@ public final class NodeServer implements AutoCloseable {
       if (serving) {
         try {
           RaftPeer.TransferResult r =
-              transferLeader(-1, STOP_TRANSFER_TIMEOUT).toCompletableFuture().get(STOP_TRANSFER_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
+              transferLeader(-1, timeouts.stopTransferTimeout())
+                  .toCompletableFuture()
+                  .get(timeouts.stopTransferTimeout().toMillis() + 500, TimeUnit.MILLISECONDS);
           if (r.done()) LOG.info("n{} handed leadership to n{} at term {} before stopping", settings.id(), r.leader(), r.term());
           else LOG.info("n{} stops without a leadership transfer: {}", settings.id(), r.error());
         } catch (Exception e) {

@@ -43,9 +43,6 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  */
 public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
 
-  /** How long the node's Clerk waits for one node's answer before it tries the next one. */
-  public static final Duration DEFAULT_TRY_TIMEOUT = Duration.ofMillis(500);
-
   /** The names of a node's children that other nodes address by path. */
   public static final String GATEWAY_NAME = "gateway";
 
@@ -90,22 +87,13 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
     }
 
     /**
-     * Production timing ({@link #productionRaft} with {@link #DEFAULT_TICK}), snapshots at 8 MiB
+     * Production timing ({@link #productionRaft} with the tick of {@link NodeTimeouts#defaults()}), snapshots at 8 MiB
      * of log.
      */
     public static Settings of(String group, int id, int n) {
-      return new Settings(group, KvServer.Settings.of(productionRaft(id, n, DEFAULT_TICK), 8 << 20));
+      return new Settings(group, KvServer.Settings.of(productionRaft(id, n, NodeTimeouts.defaults().raftTick()), 8 << 20));
     }
   }
-
-  /**
-   * The Raft tick of a deployed node. Timeouts are counted in ticks, but their lengths stay the
-   * same whatever the tick ({@link RaftConfig#forTickMillis}): heartbeats every 100 ms, elections
-   * after 400–800 ms. A tick wakes the node even when it is idle, so it is as long as the
-   * timeouts allow: at 10 ms three idle nodes spent ~3x the CPU (bench/idle-cpu.sh); at 50 ms an
-   * election timeout still has 8 distinct values to spread candidates over.
-   */
-  public static final Duration DEFAULT_TICK = Duration.ofMillis(50);
 
   /** PreVote and CheckQuorum on, the production timeouts at {@code tick}, a fresh seed. */
   public static RaftPeer.Settings productionRaft(int id, int n, Duration tick) {
@@ -139,18 +127,27 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
     return Behaviors.setup(ctx -> new RaftKvNode(ctx, settings, storage));
   }
 
-  /** A Clerk for the group, usable from any ActorSystem of the cluster; calls give up after 10 s. */
+  /**
+   * A Clerk for the group, usable from any ActorSystem of the cluster, with the timeouts of {@link
+   * NodeTimeouts#defaults()} but calls that give up after twice the request deadline.
+   */
   public static KvClient client(ActorSystem<?> system, String group, int n) {
-    return client(system, group, n, Duration.ofSeconds(10));
+    return client(system, group, n, NodeTimeouts.defaults().requestDeadline().multipliedBy(2));
   }
 
   /**
    * A Clerk whose calls give up (Err.Timeout) after {@code deadline}; it finds the nodes through the
-   * Receptionist and gives each try {@link #DEFAULT_TRY_TIMEOUT}.
+   * Receptionist and gives each try {@link NodeTimeouts#tryTimeout()}.
    */
   public static KvClient client(ActorSystem<?> system, String group, int n, Duration deadline) {
-    ClusterServerCall call = ClusterServerCall.create(system, group, n, tryTimeout(DEFAULT_TRY_TIMEOUT, deadline));
-    return new KvClient(call, n, new KvClient.Settings(Duration.ofMillis(100), deadline));
+    NodeTimeouts t = NodeTimeouts.defaults();
+    ClusterServerCall call = ClusterServerCall.create(system, group, n, tryTimeout(t.tryTimeout(), deadline));
+    return new KvClient(call, n, new KvClient.Settings(t.retryBackoff(), deadline));
+  }
+
+  /** A Clerk for the nodes at {@code nodePaths} (see below) with the timeouts of {@code t}. */
+  public static KvClient client(ActorSystem<?> system, List<String> nodePaths, NodeTimeouts t) {
+    return client(system, nodePaths, t.requestDeadline(), t.tryTimeout(), t.retryBackoff());
   }
 
   /**
@@ -160,10 +157,15 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
    * is tried; a call gives up (Err.Timeout) after {@code deadline}.
    */
   public static KvClient client(ActorSystem<?> system, List<String> nodePaths, Duration deadline, Duration tryTimeout) {
+    return client(system, nodePaths, deadline, tryTimeout, NodeTimeouts.defaults().retryBackoff());
+  }
+
+  private static KvClient client(
+      ActorSystem<?> system, List<String> nodePaths, Duration deadline, Duration tryTimeout, Duration retryBackoff) {
     List<String> gateways = new ArrayList<>();
     for (String p : nodePaths) gateways.add(gatewayPath(p));
     ClusterServerCall call = ClusterServerCall.fixed(system, gateways, tryTimeout(tryTimeout, deadline));
-    return new KvClient(call, nodePaths.size(), new KvClient.Settings(Duration.ofMillis(100), deadline));
+    return new KvClient(call, nodePaths.size(), new KvClient.Settings(retryBackoff, deadline));
   }
 
   /** Where the gateway of the node whose actor lives at {@code nodePath} is. */
