@@ -25,6 +25,35 @@ abstract class ClientCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
   boolean help;
 
+  /**
+   * Sends the request to the endpoint whose node reports itself leader ({@code /v1/status}) and
+   * prints the answer: exit 0 on 200, 1 on 409 (refused; the answer says why), else by status.
+   */
+  int atLeader(HttpFailover http, String method, String path) {
+    for (java.net.URI endpoint : http.endpoints()) {
+      HttpFailover.Answer status = http.sendTo(endpoint, "GET", "/v1/status", null);
+      if (status == null || status.status() != 200 || !"leader".equals(role(status.body()))) continue;
+      HttpFailover.Answer a = http.sendTo(endpoint, method, path, null);
+      if (a == null) return finish(null);
+      spec.commandLine().getOut().println(a.body());
+      if (a.status() == 200) return Main.OK;
+      return a.status() == 409 ? Main.REFUSED : exitCode(a.status(), errorOf(a.body()));
+    }
+    spec.commandLine()
+        .getOut()
+        .println(JSON.createObjectNode().put("error", "Unavailable").put("message", "no endpoint reports itself leader"));
+    return Main.UNAVAILABLE;
+  }
+
+  private static String role(String body) {
+    try {
+      com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(body);
+      return n != null && n.path("role").isTextual() ? n.get("role").textValue() : null;
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
   /** Prints the answer (or an Unavailable error when no endpoint answered) and maps it to an exit code. */
   int finish(HttpFailover.Answer a) {
     if (a == null) {

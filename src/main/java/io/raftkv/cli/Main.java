@@ -43,6 +43,7 @@ public final class Main implements Callable<Integer> {
           DeleteCommand.class,
           StatusCommand.class,
           TransferLeaderCommand.class,
+          MemberCommand.class,
           StartupArchiveCommand.class,
           io.raftkv.bench.BenchCommand.class,
           CommandLine.HelpCommand.class);

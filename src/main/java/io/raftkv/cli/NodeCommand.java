@@ -67,6 +67,13 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--max-raft-state", defaultValue = "" + DEFAULT_MAX_RAFT_STATE, description = "Snapshot when the log reaches this many bytes (default: ${DEFAULT-VALUE}).")
   int maxRaftState;
 
+  @Option(
+      names = "--voters",
+      split = ",",
+      paramLabel = "ID",
+      description = "The group's voters when it starts, e.g. 0,1,2 (default: every member). The other members start outside the group, until `raftkv member add` adds them (docs/membership.md).")
+  List<Integer> voters;
+
   @Mixin NodeSecurityOptions security;
 
   @Override
@@ -104,7 +111,7 @@ final class NodeCommand implements Callable<Integer> {
     if (id < 0 || members == null || members.isEmpty() || dataDir == null) {
       throw new ParameterException(spec.commandLine(), "need --config FILE, or all of --id, --members and --data-dir");
     }
-    return security.apply(settings(id, members, dataDir, httpHost, group, maxRaftState), null, spec.commandLine());
+    return security.apply(settings(id, members, dataDir, httpHost, group, maxRaftState, voters), null, spec.commandLine());
   }
 
   private NodeServer.Settings fromConfig() {
@@ -118,13 +125,15 @@ final class NodeCommand implements Callable<Integer> {
           Path.of(c.getString("data-dir")),
           c.hasPath("http-host") ? c.getString("http-host") : null,
           c.hasPath("group") ? c.getString("group") : DEFAULT_GROUP,
-          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : DEFAULT_MAX_RAFT_STATE), c, spec.commandLine());
+          c.hasPath("max-raft-state") ? c.getInt("max-raft-state") : DEFAULT_MAX_RAFT_STATE,
+          c.hasPath("voters") ? c.getIntList("voters") : voters), c, spec.commandLine());
     } catch (com.typesafe.config.ConfigException e) {
       throw new ParameterException(spec.commandLine(), "bad config " + config + ": " + e.getMessage());
     }
   }
 
-  private NodeServer.Settings settings(int id, List<String> specs, Path dir, String httpHost, String group, int maxRaftState) {
+  private NodeServer.Settings settings(
+      int id, List<String> specs, Path dir, String httpHost, String group, int maxRaftState, List<Integer> voters) {
     List<NodeServer.Member> ms = new ArrayList<>();
     for (int i = 0; i < specs.size(); i++) {
       String[] p = specs.get(i).strip().split(":");
@@ -137,6 +146,11 @@ final class NodeCommand implements Callable<Integer> {
       }
     }
     if (id < 0 || id >= ms.size()) throw new ParameterException(spec.commandLine(), "--id " + id + " is not one of the " + ms.size() + " members");
-    return new NodeServer.Settings(group, id, ms, dir, maxRaftState, HttpApi.Limits.defaults());
+    try {
+      return new NodeServer.Settings(group, id, ms, dir, maxRaftState, HttpApi.Limits.defaults())
+          .withVoters(voters == null ? null : new java.util.TreeSet<>(voters));
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--voters: " + e.getMessage());
+    }
   }
 }

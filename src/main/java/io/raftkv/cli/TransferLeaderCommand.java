@@ -1,8 +1,5 @@
 package io.raftkv.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
-import java.net.URI;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -24,29 +21,7 @@ final class TransferLeaderCommand extends ClientCommand {
   @Override
   public Integer call() {
     if (to < -1) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--to must be a node id");
-    HttpFailover http = endpoints.client();
     String path = "/v1/leader/transfer" + (to >= 0 ? "?to=" + to : "");
-    for (URI endpoint : http.endpoints()) {
-      HttpFailover.Answer status = http.sendTo(endpoint, "GET", "/v1/status", null);
-      if (status == null || status.status() != 200 || !"leader".equals(field(status.body(), "role"))) continue;
-      HttpFailover.Answer a = http.sendTo(endpoint, "POST", path, null);
-      if (a == null) return finish(null);
-      spec.commandLine().getOut().println(a.body());
-      if (a.status() == 200) return Main.OK;
-      return a.status() == 409 ? Main.REFUSED : exitCode(a.status(), errorOf(a.body()));
-    }
-    spec.commandLine()
-        .getOut()
-        .println(JSON.createObjectNode().put("error", "Unavailable").put("message", "no endpoint reports itself leader"));
-    return Main.UNAVAILABLE;
-  }
-
-  private static String field(String body, String name) {
-    try {
-      JsonNode n = JSON.readTree(body);
-      return n != null && n.path(name).isTextual() ? n.get(name).textValue() : null;
-    } catch (IOException e) {
-      return null;
-    }
+    return atLeader(endpoints.client(), "POST", path);
   }
 }

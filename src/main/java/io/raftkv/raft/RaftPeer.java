@@ -41,15 +41,37 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   /**
-   * @param id this peer's number, {@code 0 <= id < n}
-   * @param n the number of peers in the group
+   * @param id this peer's number
+   * @param n the number of peers the transport can address ({@code 0 .. n-1}); with no {@code
+   *     initial}, they are the group's voters
    * @param config protocol timing in ticks
    * @param tick how long one tick lasts
    * @param seed seeds the election-timeout randomness
+   * @param initial the membership the peer starts with while its storage records none (null: the
+   *     voters {@code 0 .. n-1}); a peer that joins a running group starts as its own only learner
    */
-  public record Settings(int id, int n, RaftConfig config, Duration tick, long seed) {
+  public record Settings(int id, int n, RaftConfig config, Duration tick, long seed, Configuration initial) {
+    public Settings {
+      if (id < 0 || id >= n) throw new IllegalArgumentException("peer id " + id + " outside 0.." + (n - 1));
+      if (initial != null && initial.members().stream().anyMatch(m -> m >= n))
+        throw new IllegalArgumentException("a member of " + initial + " is beyond the " + n + " peers the transport addresses");
+    }
+
+    public Settings(int id, int n, RaftConfig config, Duration tick, long seed) {
+      this(id, n, config, tick, seed, null);
+    }
+
     public static Settings of(int id, int n) {
       return new Settings(id, n, RaftConfig.defaults(), Duration.ofMillis(10), System.nanoTime() ^ id);
+    }
+
+    /** These settings for a peer that starts with {@code c} as its membership. */
+    public Settings withInitial(Configuration c) {
+      return new Settings(id, n, config, tick, seed, c);
+    }
+
+    Configuration initialOrVoters() {
+      return initial != null ? initial : Configuration.ofVoters(n);
     }
   }
 
@@ -57,6 +79,21 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   /** Proposes {@code command}; the answer comes at once, before anything is committed. */
   public record Start(byte[] command, ActorRef<Proposal> replyTo) implements Command {}
+
+  /**
+   * Proposes a membership change ({@link RaftCore#proposeConfiguration}). The answer comes at once:
+   * the proposal (its index; its commit shows as {@link ApplyMsg.ConfigurationApplied} there), or
+   * why it was refused.
+   */
+  public record ChangeMembership(
+      List<? extends Configuration.Change> changes, Configuration.Transition transition, ActorRef<MembershipProposal> replyTo)
+      implements Command {}
+
+  /** The answer to {@link ChangeMembership}: {@code refused} null and {@code proposal} the entry, or why not. */
+  public record MembershipProposal(Proposal proposal, String refused) {}
+
+  /** Answers with the membership in effect at this peer. */
+  public record GetConfiguration(ActorRef<Configuration> replyTo) implements Command {}
 
   /**
    * Hands leadership to peer {@code to} (-1: the most up-to-date follower) by Raft's leadership
@@ -189,13 +226,13 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     super(ctx);
     ctx.setLoggerName(RaftPeer.class);
     this.settings = settings;
-    this.queuedTo = new int[settings.n()];
+    this.queuedTo = new int[settings.n()]; // the transport addresses peers 0 .. n-1
     this.storage = storage;
     this.transport = transport;
     this.applyTo = applyTo;
     this.core =
         new RaftCore(
-            settings.id(), settings.n(), settings.config(), new SplittableRandom(settings.seed()), loaded);
+            settings.id(), settings.initialOrVoters(), settings.config(), new SplittableRandom(settings.seed()), loaded);
     this.lastRole = core.role();
     this.lastTerm = core.term();
     this.applied = core.appliedIndex();
@@ -207,6 +244,11 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(Tick.class, t -> afterInput(this::tick))
         .onMessage(Inbound.class, this::onInbound)
         .onMessage(Start.class, this::onStart)
+        .onMessage(ChangeMembership.class, this::onChangeMembership)
+        .onMessage(GetConfiguration.class, g -> {
+          g.replyTo().tell(core.configuration());
+          return this;
+        })
         .onMessage(ReadIndex.class, r -> afterInput(() -> core.readIndex(r.ctx())))
         .onMessage(TakeSnapshot.class, s -> afterInput(() -> core.snapshot(s.index(), s.data())))
         .onMessage(GetState.class, this::onGetState)
@@ -238,6 +280,22 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     // receives applies in the same mailbox always learns the index first.
     s.replyTo().tell(core.propose(s.command()));
     return process();
+  }
+
+  private Behavior<Command> onChangeMembership(ChangeMembership c) {
+    for (Configuration.Change ch : c.changes()) {
+      if (ch.id() >= queuedTo.length) {
+        c.replyTo().tell(new MembershipProposal(null, "n" + ch.id() + " is beyond the " + queuedTo.length + " peers this node can address"));
+        return this;
+      }
+    }
+    return afterInput(() -> {
+      try {
+        c.replyTo().tell(new MembershipProposal(core.proposeConfiguration(c.changes(), c.transition()), null));
+      } catch (Configuration.InvalidChangeException e) {
+        c.replyTo().tell(new MembershipProposal(null, e.getMessage()));
+      }
+    });
   }
 
   private Behavior<Command> onTransferLeader(TransferLeader t) {

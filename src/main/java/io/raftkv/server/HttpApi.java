@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
@@ -23,6 +24,7 @@ import javax.net.ssl.SSLContext;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 
@@ -194,6 +196,7 @@ public final class HttpApi {
   private final KvRoutes kv;
   private final NodeRoutes node;
   private volatile HttpAuth auth; // null: no tokens needed
+  private volatile MemberRoutes members; // null: /v1/members answers 503
   private volatile SSLContext https; // null: plain HTTP
 
   /**
@@ -247,6 +250,12 @@ public final class HttpApi {
     return this;
   }
 
+  /** Serves {@code /v1/members} through {@code m} (see {@link MemberRoutes}); without it, 503. */
+  HttpApi withMembership(MemberRoutes.Membership m) {
+    this.members = new MemberRoutes(m, deadline);
+    return this;
+  }
+
   /** {@link #bind} serves HTTPS only, with {@code context}'s certificate. */
   public HttpApi withHttps(SSLContext context) {
     this.https = context;
@@ -295,6 +304,11 @@ public final class HttpApi {
         system, host, port, settings, effective, https, new LogLimiter(connections.logLinesPerSecond()), metrics, routes().flow(system));
   }
 
+  private Route membersRoute() {
+    MemberRoutes m = members;
+    return m != null ? m.route() : complete(HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", "this node does not change its membership"));
+  }
+
   /** All endpoints, sealed: rejections and failures become JSON error responses; behind the token check of {@link #withAuth}, if set. */
   public Route routes() {
     Route api =
@@ -305,6 +319,7 @@ public final class HttpApi {
                     concat(
                         path("status", () -> get(node::status)),
                         path(PathMatchers.segment("leader").slash("transfer"), () -> post(node::leaderTransfer)),
+                        pathPrefix("members", this::membersRoute),
                         pathPrefix("kv", kv::route))),
             path("metrics", () -> get(node::metrics)));
     HttpAuth a = auth;

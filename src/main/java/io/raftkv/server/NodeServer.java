@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.Stages;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.storage.FileStorage;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -71,25 +73,53 @@ public final class NodeServer implements AutoCloseable {
    * @param maxRaftState snapshot when the log reaches this many bytes
    * @param tls null: plain HTTP and Artery TCP; else HTTPS only and Artery over mutual TLS
    * @param auth null: no tokens needed; else the HTTP API's bearer tokens
+   * @param voters the group's voters when it starts (null: every member); the other members start
+   *     as their own learners, outside the group until a membership change adds them
+   *     (docs/membership.md). A node's log and snapshots record the membership from then on.
    */
   public record Settings(
-      String group, int id, List<Member> members, Path dataDir, int maxRaftState, HttpApi.Limits limits, TlsSettings tls, HttpAuth auth) {
+      String group,
+      int id,
+      List<Member> members,
+      Path dataDir,
+      int maxRaftState,
+      HttpApi.Limits limits,
+      TlsSettings tls,
+      HttpAuth auth,
+      Set<Integer> voters) {
     public Settings {
       members = List.copyOf(members);
       if (id < 0 || id >= members.size()) throw new IllegalArgumentException("node id " + id + " is not one of the " + members.size() + " members");
+      if (voters != null) {
+        voters = Set.copyOf(voters);
+        if (voters.isEmpty()) throw new IllegalArgumentException("no voter");
+        for (int v : voters) {
+          if (v < 0 || v >= members.size()) throw new IllegalArgumentException("voter " + v + " is not one of the " + members.size() + " members");
+        }
+      }
     }
 
     /** Without TLS and tokens. */
     public Settings(String group, int id, List<Member> members, Path dataDir, int maxRaftState, HttpApi.Limits limits) {
-      this(group, id, members, dataDir, maxRaftState, limits, null, null);
+      this(group, id, members, dataDir, maxRaftState, limits, null, null, null);
     }
 
     public Settings withTls(TlsSettings tls) {
-      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth);
+      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth, voters);
     }
 
     public Settings withAuth(HttpAuth auth) {
-      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth);
+      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth, voters);
+    }
+
+    public Settings withVoters(Set<Integer> voters) {
+      return new Settings(group, id, members, dataDir, maxRaftState, limits, tls, auth, voters);
+    }
+
+    /** The membership this node starts with while its storage records none. */
+    Configuration initialConfiguration() {
+      if (voters == null) return Configuration.ofVoters(members.size());
+      return voters.contains(id) ? Configuration.of(voters, Set.of()) : Configuration.of(Set.of(), Set.of(id));
     }
 
     public Member self() {
@@ -187,7 +217,7 @@ public final class NodeServer implements AutoCloseable {
       NodeTimeouts timeouts = NodeTimeouts.fromConfig(conf);
       RaftPeer.Settings raft = RaftKvNode.productionRaft(s.id(), n, timeouts.raftTick());
       RaftKvNode.Settings ns =
-          new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft, s.maxRaftState()), paths);
+          new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft.withInitial(s.initialConfiguration()), s.maxRaftState()), paths);
       ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
       StopWatch watch = new StopWatch(s.id());
       system.systemActorOf(watch.behavior(node), nodeActorName(s.id()) + "-watch", Props.empty());
@@ -204,7 +234,8 @@ public final class NodeServer implements AutoCloseable {
                   new Metrics())
               .withLeaderTransfer(to -> askTransfer(sys, node, to, timeouts.requestDeadline()))
               .withAuth(s.auth())
-              .withHttps(tls);
+              .withHttps(tls)
+              .withMembership(membership(sys, node, n, timeouts));
       HttpApi.Binding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();
@@ -287,6 +318,31 @@ public final class NodeServer implements AutoCloseable {
 
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  private static MemberRoutes.Membership membership(ActorSystem<Void> sys, ActorRef<RaftKvNode.Command> node, int n, NodeTimeouts t) {
+    return new MemberRoutes.Membership() {
+      @Override
+      public CompletionStage<Configuration> configuration() {
+        return AskPattern.ask(node, RaftKvNode.GetMembers::new, t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public CompletionStage<RaftPeer.MembershipProposal> change(List<Configuration.Change> changes) {
+        return AskPattern.ask(
+            node, r -> new RaftKvNode.ChangeMembers(changes, Configuration.Transition.AUTO, r), t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public CompletionStage<RaftPeer.State> status() {
+        return AskPattern.ask(node, RaftKvNode.GetStatus::new, t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public int nodes() {
+        return n;
+      }
+    };
   }
 
   public CompletionStage<RaftPeer.State> status() {

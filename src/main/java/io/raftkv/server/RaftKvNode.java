@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
@@ -115,6 +116,14 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
    */
   public record TransferLeader(int to, ActorRef<RaftPeer.TransferResult> replyTo) implements Command {}
 
+  /** The membership in effect at this node's Raft peer. */
+  public record GetMembers(ActorRef<Configuration> replyTo) implements Command {}
+
+  /** Asks this node's Raft peer for a membership change ({@link RaftPeer.ChangeMembership}). */
+  public record ChangeMembers(
+      List<Configuration.Change> changes, Configuration.Transition transition, ActorRef<RaftPeer.MembershipProposal> replyTo)
+      implements Command {}
+
   /** Stops the node (Raft first); the behaviour stops when everything has. */
   public enum Stop implements Command {
     INSTANCE
@@ -217,6 +226,8 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
         .onMessage(RaftIs.class, this::onRaftIs)
         .onMessage(GetStatus.class, g -> toRaft(new RaftPeer.GetState(g.replyTo())))
         .onMessage(TransferLeader.class, t -> toRaft(new RaftPeer.TransferLeader(t.to(), t.replyTo())))
+        .onMessage(GetMembers.class, g -> toRaft(new RaftPeer.GetConfiguration(g.replyTo())))
+        .onMessage(ChangeMembers.class, c -> toRaft(new RaftPeer.ChangeMembership(c.changes(), c.transition(), c.replyTo())))
         .onMessage(GetServer.class, g -> {
           g.replyTo().tell(server);
           return this;
