@@ -1,5 +1,6 @@
 package io.raftkv.kv;
 
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
@@ -33,13 +34,13 @@ public final class KvServer extends AbstractBehavior<KvServer.Command> {
    *     answers {@link Rsm.Result.Busy}
    */
   public record Settings(
-      RaftPeer.Settings raft,
+      PeerSettings raft,
       int maxRaftState,
       int shards,
       int maxSessionsPerShard,
       Rsm.Admission admission) {
     /** Defaults: 4 shards, 10 000 sessions per shard, {@link Rsm.Admission#defaults()}. */
-    public static Settings of(RaftPeer.Settings raft, int maxRaftState) {
+    public static Settings of(PeerSettings raft, int maxRaftState) {
       return new Settings(
           raft,
           maxRaftState,

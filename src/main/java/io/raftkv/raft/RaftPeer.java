@@ -1,6 +1,5 @@
 package io.raftkv.raft;
 
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,41 +38,6 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * entries that a restart would forget.
  */
 public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
-
-  /**
-   * @param id this peer's number
-   * @param n the number of peers the transport can address ({@code 0 .. n-1}); with no {@code
-   *     initial}, they are the group's voters
-   * @param config protocol timing in ticks
-   * @param tick how long one tick lasts
-   * @param seed seeds the election-timeout randomness
-   * @param initial the membership the peer starts with while its storage records none (null: the
-   *     voters {@code 0 .. n-1}); a peer that joins a running group starts as its own only learner
-   */
-  public record Settings(int id, int n, RaftConfig config, Duration tick, long seed, Configuration initial) {
-    public Settings {
-      if (id < 0 || id >= n) throw new IllegalArgumentException("peer id " + id + " outside 0.." + (n - 1));
-      if (initial != null && initial.members().stream().anyMatch(m -> m >= n))
-        throw new IllegalArgumentException("a member of " + initial + " is beyond the " + n + " peers the transport addresses");
-    }
-
-    public Settings(int id, int n, RaftConfig config, Duration tick, long seed) {
-      this(id, n, config, tick, seed, null);
-    }
-
-    public static Settings of(int id, int n) {
-      return new Settings(id, n, RaftConfig.defaults(), Duration.ofMillis(10), System.nanoTime() ^ id);
-    }
-
-    /** These settings for a peer that starts with {@code c} as its membership. */
-    public Settings withInitial(Configuration c) {
-      return new Settings(id, n, config, tick, seed, c);
-    }
-
-    Configuration initialOrVoters() {
-      return initial != null ? initial : Configuration.ofVoters(n);
-    }
-  }
 
   public sealed interface Command {}
 
@@ -154,8 +118,6 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     INSTANCE
   }
 
-  private record PendingTransfer(int target, long term, long startTick, ActorRef<TransferResult> replyTo) {}
-
   /** Persist number {@code seq} is durable, and with it every earlier one. */
   private record Persisted(long seq) implements Command {}
 
@@ -171,7 +133,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   /** A peer that loads its state from {@code storage} itself (a peer started on its own). */
   public static Behavior<Command> create(
-      Settings settings, RaftStorage storage, PeerTransport transport, ActorRef<ApplyMsg> applyTo) {
+      PeerSettings settings, RaftStorage storage, PeerTransport transport, ActorRef<ApplyMsg> applyTo) {
     return Behaviors.setup(ctx -> create(settings, storage, storage.load(), transport, applyTo));
   }
 
@@ -181,7 +143,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
    * is read once per start.
    */
   public static Behavior<Command> create(
-      Settings settings,
+      PeerSettings settings,
       RaftStorage storage,
       PersistentState loaded,
       PeerTransport transport,
@@ -198,8 +160,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private final RaftCore core;
-  private final Settings settings;
-  private final List<PendingTransfer> transfers = new ArrayList<>();
+  private final PeerSettings settings;
+  private final LeaderTransfers transfers;
   private long ticks;
   private final RaftStorage storage;
   private final PeerTransport transport;
@@ -218,7 +180,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   private RaftPeer(
       ActorContext<Command> ctx,
-      Settings settings,
+      PeerSettings settings,
       RaftStorage storage,
       PersistentState loaded,
       PeerTransport transport,
@@ -227,6 +189,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     ctx.setLoggerName(RaftPeer.class);
     this.settings = settings;
     this.queuedTo = new int[settings.n()]; // the transport addresses peers 0 .. n-1
+    this.transfers = new LeaderTransfers(settings.config().electionTicksMax());
     this.storage = storage;
     this.transport = transport;
     this.applyTo = applyTo;
@@ -299,41 +262,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private Behavior<Command> onTransferLeader(TransferLeader t) {
-    RaftCore.Transfer outcome = core.transferLeadership(t.to());
-    switch (outcome) {
-      case STARTED -> transfers.add(new PendingTransfer(core.leadTransferee(), core.term(), ticks, t.replyTo()));
-      case SELF -> t.replyTo().tell(new TransferResult(true, core.id(), core.term(), null));
-      case NOT_LEADER -> t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "not the leader"));
-      case UNKNOWN_PEER -> t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "no peer n" + t.to()));
-      case NO_FOLLOWER -> t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), "no follower to hand over to"));
-    }
+    transfers.started(core, core.transferLeadership(t.to()), t.to(), ticks, t.replyTo());
     return process();
-  }
-
-  /**
-   * Answers the transfers that ended: the target leads a newer term (done), another peer does, this
-   * peer leads without a transfer under way (the core gave up after an election timeout), or no
-   * leader emerged within two election timeouts.
-   */
-  private void settleTransfers() {
-    if (transfers.isEmpty()) return;
-    transfers.removeIf(
-        t -> {
-          String error = null;
-          if (!core.isLeader() && core.leader() == t.target() && core.term() > t.term()) {
-            t.replyTo().tell(new TransferResult(true, t.target(), core.term(), null));
-            return true;
-          } else if (core.isLeader() && core.leadTransferee() != t.target()) {
-            error = core.term() == t.term() ? "n" + t.target() + " did not take over within an election timeout" : "n" + core.id() + " was elected again";
-          } else if (!core.isLeader() && core.leader() != -1 && core.leader() != t.target()) {
-            error = "n" + core.leader() + " was elected instead";
-          } else if (ticks - t.startTick() > 2L * settings.config().electionTicksMax()) {
-            error = "no leader emerged";
-          }
-          if (error == null) return false;
-          t.replyTo().tell(new TransferResult(false, core.leader(), core.term(), error));
-          return true;
-        });
   }
 
   private Behavior<Command> onGetState(GetState g) {
@@ -368,7 +298,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
    * (send, then apply) at once if nothing it depends on is still being persisted, else queues it.
    */
   private Behavior<Command> process() {
-    settleTransfers();
+    transfers.settle(core, ticks);
     Ready ready = core.ready();
     ApplyMsg.LeadershipChanged change = noticeRoleChange();
     if (ready.isEmpty() && change == null) return this;

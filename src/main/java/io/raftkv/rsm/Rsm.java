@@ -2,6 +2,7 @@ package io.raftkv.rsm;
 
 import io.raftkv.codec.ByteReader;
 import io.raftkv.codec.ByteWriter;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.PersistentState;
@@ -157,7 +158,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
   private record PendingRead(byte[] op, ReplyTo replyTo) {}
 
   public static Behavior<Command> create(
-      RaftPeer.Settings settings,
+      PeerSettings settings,
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,
@@ -167,7 +168,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   /** With {@link Admission#unbounded()}, as the lab's RSM. */
   public static Behavior<Command> create(
-      RaftPeer.Settings settings,
+      PeerSettings settings,
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,
@@ -181,7 +182,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
    * transport inbox) learns it by construction, with no ask.
    */
   public static Behavior<Command> create(
-      RaftPeer.Settings settings,
+      PeerSettings settings,
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,
@@ -216,7 +217,7 @@ public final class Rsm extends AbstractBehavior<Rsm.Command> {
 
   private Rsm(
       ActorContext<Command> ctx,
-      RaftPeer.Settings settings,
+      PeerSettings settings,
       RaftStorage storage,
       PeerTransport transport,
       int maxRaftState,

@@ -21,6 +21,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -54,6 +57,32 @@ final class MemberRoutes {
 
     /** Node ids that can be members (the addresses the node knows), ascending. */
     int nodes();
+  }
+
+  /** The membership of the node whose {@code RaftKvNode} is {@code node}, asked with {@code t}'s status timeout. */
+  static Membership of(ActorSystem<?> sys, ActorRef<RaftKvNode.Command> node, int n, NodeTimeouts t) {
+    return new Membership() {
+      @Override
+      public CompletionStage<Configuration> configuration() {
+        return AskPattern.ask(node, RaftKvNode.GetMembers::new, t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public CompletionStage<RaftPeer.MembershipProposal> change(List<Configuration.Change> changes) {
+        return AskPattern.ask(
+            node, r -> new RaftKvNode.ChangeMembers(changes, Configuration.Transition.AUTO, r), t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public CompletionStage<RaftPeer.State> status() {
+        return AskPattern.ask(node, RaftKvNode.GetStatus::new, t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public int nodes() {
+        return n;
+      }
+    };
   }
 
   private static final Duration POLL = Duration.ofMillis(20);

@@ -29,4 +29,20 @@ public final class NodeConfig {
         .withFallback(ConfigFactory.defaultReference())
         .resolve();
   }
+
+  static final String FRAME_SIZE_PATH = "pekko.remote.artery.advanced.maximum-frame-size";
+
+  /**
+   * Refuses limits under which a request or its answer could not cross between nodes: a follower
+   * forwards each op to the leader, and a Get's answer comes back, in one Artery message (Raft's own
+   * traffic is chunked, whatever the size).
+   */
+  static void checkLimitsFitFrames(HttpApi.Limits limits, Config config) {
+    long frame = config.getBytes(FRAME_SIZE_PATH);
+    if (limits.largestMessageBytes() > frame) {
+      throw new IllegalArgumentException(
+          "a " + limits.maxValueBytes() + "-byte value with a " + limits.maxKeyBytes() + "-byte key needs Artery frames of "
+              + limits.largestMessageBytes() + " bytes; " + FRAME_SIZE_PATH + " is " + frame);
+    }
+  }
 }

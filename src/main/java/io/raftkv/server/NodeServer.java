@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.Stages;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
@@ -198,7 +199,7 @@ public final class NodeServer implements AutoCloseable {
         paths.add(nodePath(s.members().get(i), i));
       }
       Config clusterConfig = NodeConfig.cluster(s.self().host(), s.self().port(), seeds);
-      checkLimitsFitFrames(s.limits(), clusterConfig);
+      NodeConfig.checkLimitsFitFrames(s.limits(), clusterConfig);
       // read before the system starts: bad key material fails the start with the file's name
       SSLContext tls = s.tls() == null ? null : s.tls().sslContext();
       system =
@@ -215,7 +216,7 @@ public final class NodeServer implements AutoCloseable {
       int n = s.members().size();
       Config conf = system.settings().config();
       NodeTimeouts timeouts = NodeTimeouts.fromConfig(conf);
-      RaftPeer.Settings raft = RaftKvNode.productionRaft(s.id(), n, timeouts.raftTick());
+      PeerSettings raft = RaftKvNode.productionRaft(s.id(), n, timeouts.raftTick());
       RaftKvNode.Settings ns =
           new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft.withInitial(s.initialConfiguration()), s.maxRaftState()), paths);
       ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
@@ -235,7 +236,7 @@ public final class NodeServer implements AutoCloseable {
               .withLeaderTransfer(to -> askTransfer(sys, node, to, timeouts.requestDeadline()))
               .withAuth(s.auth())
               .withHttps(tls)
-              .withMembership(membership(sys, node, n, timeouts));
+              .withMembership(MemberRoutes.of(sys, node, n, timeouts));
       HttpApi.Binding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();
@@ -256,22 +257,6 @@ public final class NodeServer implements AutoCloseable {
         throw new IllegalStateException("node " + s.id() + " cannot use " + s.dataDir() + ": " + u.getCause().getMessage(), u.getCause());
       }
       throw new IllegalStateException("node " + s.id() + " failed to start: " + e.getMessage(), e);
-    }
-  }
-
-  static final String FRAME_SIZE_PATH = "pekko.remote.artery.advanced.maximum-frame-size";
-
-  /**
-   * Refuses limits under which a request or its answer could not cross between nodes: a follower
-   * forwards each op to the leader, and a Get's answer comes back, in one Artery message (Raft's own
-   * traffic is chunked, whatever the size).
-   */
-  static void checkLimitsFitFrames(HttpApi.Limits limits, Config config) {
-    long frame = config.getBytes(FRAME_SIZE_PATH);
-    if (limits.largestMessageBytes() > frame) {
-      throw new IllegalArgumentException(
-          "a " + limits.maxValueBytes() + "-byte value with a " + limits.maxKeyBytes() + "-byte key needs Artery frames of "
-              + limits.largestMessageBytes() + " bytes; " + FRAME_SIZE_PATH + " is " + frame);
     }
   }
 
@@ -318,31 +303,6 @@ public final class NodeServer implements AutoCloseable {
 
   public ActorSystem<Void> system() {
     return system;
-  }
-
-  private static MemberRoutes.Membership membership(ActorSystem<Void> sys, ActorRef<RaftKvNode.Command> node, int n, NodeTimeouts t) {
-    return new MemberRoutes.Membership() {
-      @Override
-      public CompletionStage<Configuration> configuration() {
-        return AskPattern.ask(node, RaftKvNode.GetMembers::new, t.statusTimeout(), sys.scheduler());
-      }
-
-      @Override
-      public CompletionStage<RaftPeer.MembershipProposal> change(List<Configuration.Change> changes) {
-        return AskPattern.ask(
-            node, r -> new RaftKvNode.ChangeMembers(changes, Configuration.Transition.AUTO, r), t.statusTimeout(), sys.scheduler());
-      }
-
-      @Override
-      public CompletionStage<RaftPeer.State> status() {
-        return AskPattern.ask(node, RaftKvNode.GetStatus::new, t.statusTimeout(), sys.scheduler());
-      }
-
-      @Override
-      public int nodes() {
-        return n;
-      }
-    };
   }
 
   public CompletionStage<RaftPeer.State> status() {

@@ -2,6 +2,7 @@ package io.raftkv.server;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
@@ -97,8 +98,8 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
   }
 
   /** PreVote and CheckQuorum on, the production timeouts at {@code tick}, a fresh seed. */
-  public static RaftPeer.Settings productionRaft(int id, int n, Duration tick) {
-    return new RaftPeer.Settings(
+  public static PeerSettings productionRaft(int id, int n, Duration tick) {
+    return new PeerSettings(
         id, n, RaftConfig.production().forTickMillis(tick.toMillis()), tick, System.nanoTime() ^ ((long) id << 32));
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
@@ -48,7 +49,7 @@ class KvFailoverTest {
     TestProbe<ActorRef<Rsm.Command>> rsmProbe = testKit.createTestProbe();
     TestProbe<ActorRef<RaftPeer.Command>> raftProbe = testKit.createTestProbe();
     for (int i = 0; i < n; i++) {
-      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(RaftPeer.Settings.of(i, n), -1), new MemoryStorage(), transport));
+      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(PeerSettings.of(i, n), -1), new MemoryStorage(), transport));
       servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
       rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));
       rafts.set(i, raftProbe.receiveMessage());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
@@ -54,7 +55,7 @@ class KvMembershipTest {
     TestProbe<ActorRef<RaftPeer.Command>> raftProbe = testKit.createTestProbe();
     for (int i = 0; i < SLOTS; i++) {
       Configuration initial = i < 3 ? Configuration.of(Set.of(0, 1, 2), Set.of()) : Configuration.of(Set.of(), Set.of(i));
-      RaftPeer.Settings raft = RaftPeer.Settings.of(i, SLOTS).withInitial(initial);
+      PeerSettings raft = PeerSettings.of(i, SLOTS).withInitial(initial);
       servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(raft, 4000), new MemoryStorage(), transport));
       servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
       rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
@@ -45,7 +46,7 @@ class KvServerTest {
     TestProbe<ActorRef<RaftPeer.Command>> raftProbe = testKit.createTestProbe();
     for (int i = 0; i < n; i++) {
       storages[i] = new MemoryStorage();
-      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(RaftPeer.Settings.of(i, n), 2000), storages[i], transport));
+      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(PeerSettings.of(i, n), 2000), storages[i], transport));
       servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
       rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));
       rafts.set(i, raftProbe.receiveMessage());

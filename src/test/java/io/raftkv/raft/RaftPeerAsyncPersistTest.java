@@ -208,7 +208,7 @@ class RaftPeerAsyncPersistTest {
 
   private static ActorRef<RaftPeer.Command> spawn(int n, GatedStorage storage, TestProbe<Object> out) {
     PeerTransport transport = e -> out.getRef().tell(e);
-    RaftPeer.Settings settings = new RaftPeer.Settings(0, n, CONFIG, TICK, 42);
+    PeerSettings settings = new PeerSettings(0, n, CONFIG, TICK, 42);
     ActorRef<RaftPeer.Command> peer = testKit.spawn(RaftPeer.create(settings, storage, transport, out.getRef().narrow()));
     state(peer); // set up, so its tick timer runs from now on
     return peer;

@@ -69,7 +69,7 @@ public final class RaftPeerFileBench {
             "apply" + i,
             org.apache.pekko.actor.typed.Props.empty());
         peers.set(i, system.systemActorOf(
-            RaftPeer.create(RaftPeer.Settings.of(i, n), storages[i], transport, applyTo),
+            RaftPeer.create(PeerSettings.of(i, n), storages[i], transport, applyTo),
             "peer" + i,
             org.apache.pekko.actor.typed.Props.empty()));
       }

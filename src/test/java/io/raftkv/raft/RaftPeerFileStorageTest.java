@@ -84,7 +84,7 @@ class RaftPeerFileStorageTest {
   private void start(int i, boolean connect) {
     storages[i] = FileStorage.open(dir.resolve("n" + i));
     applied[i] = testKit.createTestProbe();
-    peers.set(i, testKit.spawn(RaftPeer.create(RaftPeer.Settings.of(i, N), storages[i], transport, applied[i].getRef())));
+    peers.set(i, testKit.spawn(RaftPeer.create(PeerSettings.of(i, N), storages[i], transport, applied[i].getRef())));
     if (connect) connect(i);
   }
 

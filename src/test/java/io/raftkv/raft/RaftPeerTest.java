@@ -38,7 +38,7 @@ class RaftPeerTest {
     for (int i = 0; i < n; i++) {
       TestProbe<ApplyMsg> probe = testKit.createTestProbe();
       applied.add(probe);
-      peers.set(i, testKit.spawn(RaftPeer.create(RaftPeer.Settings.of(i, n), new MemoryStorage(), transport, probe.getRef())));
+      peers.set(i, testKit.spawn(RaftPeer.create(PeerSettings.of(i, n), new MemoryStorage(), transport, probe.getRef())));
     }
     int leader = awaitLeader(peers, n);
     for (int c = 1; c <= 20; c++) {

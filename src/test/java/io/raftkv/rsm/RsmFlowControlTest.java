@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.PersistentState;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
@@ -144,7 +145,7 @@ class RsmFlowControlTest {
     HeldSnapshots service = new HeldSnapshots();
     MemoryStorage storage = new MemoryStorage();
     ActorRef<Rsm.Command> rsm =
-        testKit.spawn(Rsm.create(RaftPeer.Settings.of(0, 1), storage, e -> {}, 200, service));
+        testKit.spawn(Rsm.create(PeerSettings.of(0, 1), storage, e -> {}, 200, service));
     awaitLeader(rsm);
     TestProbe<Rsm.Result> probe = testKit.createTestProbe();
     int ops = 300;
@@ -186,7 +187,7 @@ class RsmFlowControlTest {
     ActorRef<Rsm.Command> rsm =
         testKit.spawn(
             Rsm.create(
-                RaftPeer.Settings.of(0, 1), storage, e -> {}, -1, ReplicatedService.of(sm), new Rsm.Admission(5, 1000), null));
+                PeerSettings.of(0, 1), storage, e -> {}, -1, ReplicatedService.of(sm), new Rsm.Admission(5, 1000), null));
     awaitLeader(rsm);
 
     // a disk that does not keep up: nothing commits, so proposals stay in flight

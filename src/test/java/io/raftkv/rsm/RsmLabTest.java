@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.testing.LabGroup;
@@ -95,7 +96,7 @@ class RsmLabTest {
               synchronized (everyCounter) {
                 everyCounter.add(sm);
               }
-              RaftPeer.Settings settings = new RaftPeer.Settings(i, n, RaftConfig.defaults(), Duration.ofMillis(10), seed);
+              PeerSettings settings = new PeerSettings(i, n, RaftConfig.defaults(), Duration.ofMillis(10), seed);
               ActorRef<Rsm.Command> rsm = testKit.spawn(Rsm.create(settings, storage, transport, maxRaftState, sm));
               ActorRef<RaftPeer.Command> raft =
                   AskPattern.<Rsm.Command, ActorRef<RaftPeer.Command>>ask(

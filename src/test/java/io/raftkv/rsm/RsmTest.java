@@ -3,6 +3,7 @@ package io.raftkv.rsm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.storage.MemoryStorage;
@@ -63,7 +64,7 @@ class RsmTest {
     for (int i = 0; i < n; i++) {
       machines[i] = new Sum();
       storages[i] = new MemoryStorage();
-      rsms[i] = testKit.spawn(Rsm.create(RaftPeer.Settings.of(i, n), storages[i], transport, 300, machines[i]));
+      rsms[i] = testKit.spawn(Rsm.create(PeerSettings.of(i, n), storages[i], transport, 300, machines[i]));
       rsms[i].tell(new Rsm.GetRaft(raftProbe.getRef()));
       rafts.set(i, raftProbe.receiveMessage());
     }

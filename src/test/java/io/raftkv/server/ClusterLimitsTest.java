@@ -106,9 +106,9 @@ class ClusterLimitsTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> NodeServer.checkLimitsFitFrames(huge, NodeConfig.cluster("127.0.0.1", 0, List.of())));
-    assertTrue(e.getMessage().contains(NodeServer.FRAME_SIZE_PATH), e.getMessage());
-    NodeServer.checkLimitsFitFrames(LIMITS, NodeConfig.cluster("127.0.0.1", 0, List.of()));
+            () -> NodeConfig.checkLimitsFitFrames(huge, NodeConfig.cluster("127.0.0.1", 0, List.of())));
+    assertTrue(e.getMessage().contains(NodeConfig.FRAME_SIZE_PATH), e.getMessage());
+    NodeConfig.checkLimitsFitFrames(LIMITS, NodeConfig.cluster("127.0.0.1", 0, List.of()));
   }
 
   // ---------------------------------------------------------------- helpers

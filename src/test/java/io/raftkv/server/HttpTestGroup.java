@@ -3,6 +3,7 @@ package io.raftkv.server;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
@@ -57,7 +58,7 @@ public final class HttpTestGroup {
     for (int i = 0; i < n; i++) {
       servers[i] =
           testKit.spawn(
-              KvServer.create(KvServer.Settings.of(RaftPeer.Settings.of(i, n), -1), new MemoryStorage(), transport));
+              KvServer.create(KvServer.Settings.of(PeerSettings.of(i, n), -1), new MemoryStorage(), transport));
       servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
       rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));
       rafts[i] = raftProbe.receiveMessage();

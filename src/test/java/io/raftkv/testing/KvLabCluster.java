@@ -8,6 +8,7 @@ import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvErr;
 import io.raftkv.kv.KvOp;
 import io.raftkv.kv.KvServer;
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
@@ -91,7 +92,7 @@ public final class KvLabCluster implements AutoCloseable {
     this.kit = kit;
     this.unsafeReads = unsafeReads;
     this.group = new LabGroup(kit, n, reliable, KV_WIRE, (i, size, storage, transport, seed) -> {
-      RaftPeer.Settings raft = new RaftPeer.Settings(i, size, RaftConfig.defaults(), Duration.ofMillis(10), seed);
+      PeerSettings raft = new PeerSettings(i, size, RaftConfig.defaults(), Duration.ofMillis(10), seed);
       KvServer.Settings settings = KvServer.Settings.of(raft, maxRaftState);
       ActorRef<KvServer.Command> server =
           kit.spawn(

@@ -1,5 +1,6 @@
 package io.raftkv.testing;
 
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftConfig;
@@ -279,7 +280,7 @@ public final class RaftTestCluster implements AutoCloseable {
       }
     }
     ActorRef<ApplyMsg> applier = kit.spawn(applier(inc)).narrow();
-    RaftPeer.Settings settings = new RaftPeer.Settings(i, size, raftConfig, tick, peerSeed);
+    PeerSettings settings = new PeerSettings(i, size, raftConfig, tick, peerSeed);
     ActorRef<RaftPeer.Command> raft = kit.spawn(RaftPeer.create(settings, storage, transport, applier));
     inc.raft = raft;
     inc.alive = true;

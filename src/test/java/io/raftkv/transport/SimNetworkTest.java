@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.ApplyMsg;
 import io.raftkv.raft.Proposal;
 import io.raftkv.raft.RaftPeer;
@@ -294,7 +295,7 @@ class SimNetworkTest {
       SimPeerTransport t = new SimPeerTransport(rnet, i, ends);
       TestProbe<ApplyMsg> probe = testKit.createTestProbe();
       applied.add(probe);
-      ActorRef<RaftPeer.Command> p = testKit.spawn(RaftPeer.create(RaftPeer.Settings.of(i, n), new MemoryStorage(), t, probe.getRef()));
+      ActorRef<RaftPeer.Command> p = testKit.spawn(RaftPeer.create(PeerSettings.of(i, n), new MemoryStorage(), t, probe.getRef()));
       t.bind(p);
       peers.add(p);
       String srv = "server-0-" + i;
