@@ -568,7 +568,10 @@ public class RaftCore {
     // A learner never campaigns (it would count for nobody). Its timer keeps running, so that its
     // vote lease (§6.2) runs out as a voter's would: it must grant votes (spec A.6 rule 3).
     if (!mayCampaign()) return;
-    if (config.preVote()) {
+    // A peer a change is removing always asks for pre-votes first: it must be able to finish the
+    // change when only its log can, but never raise the term of a group that can go on without it
+    // (without PreVote its elections kept deposing the new configuration's leader; simulator).
+    if (config.preVote() || !members.isVoter(id)) {
       preCampaign();
     } else {
       campaign(false);
