@@ -142,7 +142,8 @@ public class RaftCore {
     this.log = new RaftLog(snapshot.index(), snapshot.term(), state.entries());
     this.commitIndex = snapshot.index();
     this.applied = snapshot.index();
-    setMembers(configurationAt(log.lastIndex()), configurationIndexAt(log.lastIndex()));
+    long at = configurationIndexAt(log.lastIndex());
+    setMembers(configurationOfEntry(at), at);
     resetElectionTimeout();
   }
 
@@ -482,7 +483,11 @@ public class RaftCore {
    * at or below it, else the snapshot's, else the initial one.
    */
   private Configuration configurationAt(long index) {
-    long at = configurationIndexAt(index);
+    return configurationOfEntry(configurationIndexAt(index));
+  }
+
+  /** The configuration the entry at {@code at} holds; for 0, the snapshot's or the initial one. */
+  private Configuration configurationOfEntry(long at) {
     if (at > 0) return RaftCodec.decodeConfiguration(log.entry(at).command());
     return snapshot.configuration() != null ? snapshot.configuration() : initial;
   }
@@ -498,7 +503,7 @@ public class RaftCore {
   /** Makes the membership the one the log and snapshot now record. */
   private void refreshMembers() {
     long at = configurationIndexAt(log.lastIndex());
-    Configuration c = configurationAt(log.lastIndex());
+    Configuration c = configurationOfEntry(at);
     if (!c.equals(members) || at != membersIndex) setMembers(c, at);
   }
 

@@ -31,9 +31,14 @@ public record NodeTimeouts(
     }
   }
 
-  /** What raftkv-cluster.conf says. */
+  /** What raftkv-cluster.conf (under system properties and application.conf) says, read once. */
   public static NodeTimeouts defaults() {
-    return fromConfig(NodeConfig.cluster("127.0.0.1", 0, java.util.List.of()));
+    return Defaults.VALUE;
+  }
+
+  /** Loaded on first use: building a node's whole configuration for a few durations is not cheap. */
+  private static final class Defaults {
+    static final NodeTimeouts VALUE = fromConfig(NodeConfig.cluster("127.0.0.1", 0, java.util.List.of()));
   }
 
   /** From {@code raftkv.node} of a node's configuration (one {@link NodeConfig#cluster} made). */
