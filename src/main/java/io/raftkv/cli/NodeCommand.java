@@ -3,6 +3,7 @@ package io.raftkv.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.raftkv.server.HttpApi;
+import io.raftkv.server.NodeJoin;
 import io.raftkv.server.NodeServer;
 import java.io.File;
 import java.io.PrintWriter;
@@ -27,7 +28,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Run one node of a multi-process or multi-machine cluster.",
-      "Give either --config FILE (HOCON, see docs/deployment.md) or --id, --members and --data-dir.",
+      "Give either --config FILE (HOCON, see docs/deployment.md), or --id, --members and --data-dir,",
+      "or, for a node joining a running cluster, --join, --address and --data-dir (docs/membership.md).",
       "Exits 3 if the node cannot start, 4 if it stops serving by itself (e.g. its disk fails); SIGTERM stops it (exit 0)."
     })
 final class NodeCommand implements Callable<Integer> {
@@ -74,11 +76,30 @@ final class NodeCommand implements Callable<Integer> {
       description = "The group's voters when it starts, e.g. 0,1,2 (default: every member). The other members start outside the group, until `raftkv member add` adds them (docs/membership.md).")
   List<Integer> voters;
 
+  @Option(
+      names = "--join",
+      split = ",",
+      paramLabel = "URL",
+      description = "Join the running cluster at these HTTP endpoints: it gives this node its id and member list, and adds it as a learner (then `raftkv member promote ID`). A restart with the same data directory comes back as the same node.")
+  List<java.net.URI> join;
+
+  @Option(names = "--address", paramLabel = "HOST:CLUSTER_PORT:HTTP_PORT", description = "With --join: where this node listens, as the others will reach it.")
+  String address;
+
+  @Option(names = "--join-timeout", defaultValue = "60", paramLabel = "SECONDS", description = "With --join: how long to keep asking the cluster (default: ${DEFAULT-VALUE}).")
+  int joinTimeoutSeconds;
+
   @Mixin NodeSecurityOptions security;
 
   @Override
   public Integer call() throws Exception {
-    NodeServer.Settings settings = config != null ? fromConfig() : fromFlags();
+    NodeServer.Settings settings;
+    try {
+      settings = join != null ? fromJoin() : config != null ? fromConfig() : fromFlags();
+    } catch (NodeJoin.JoinFailed | java.io.IOException e) {
+      spec.commandLine().getErr().println("raftkv node: cannot join: " + e.getMessage());
+      return Main.NOT_STARTED;
+    }
     NodeServer server;
     try {
       server = NodeServer.start(settings);
@@ -114,6 +135,26 @@ final class NodeCommand implements Callable<Integer> {
     return security.apply(settings(id, members, dataDir, httpHost, group, maxRaftState, voters), null, spec.commandLine());
   }
 
+  private NodeServer.Settings fromJoin() throws NodeJoin.JoinFailed, java.io.IOException, InterruptedException {
+    if (address == null || dataDir == null) throw new ParameterException(spec.commandLine(), "--join needs --address and --data-dir");
+    if (config != null || id >= 0 || members != null || voters != null) {
+      throw new ParameterException(spec.commandLine(), "--join takes the id and the members from the cluster: no --config, --id, --members or --voters");
+    }
+    NodeServer.Member self;
+    try {
+      self = NodeServer.Member.parse(address);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--address: " + e.getMessage());
+    }
+    // TLS and tokens first, on a placeholder: asking the cluster needs the trust and a token
+    NodeServer.Settings alone = security.apply(new NodeServer.Settings(group, 0, List.of(self), dataDir, maxRaftState, HttpApi.Limits.defaults()), null, spec.commandLine());
+    NodeJoin.Identity me =
+        NodeJoin.joinOrRecorded(
+            join, self.spec(), dataDir, java.time.Duration.ofSeconds(joinTimeoutSeconds),
+            alone.tls() == null ? null : alone.tls().sslContext(), security.joinToken());
+    return security.apply(settings(me.id(), me.addresses(), dataDir, httpHost, group, maxRaftState, new ArrayList<>(me.voters())), null, spec.commandLine());
+  }
+
   private NodeServer.Settings fromConfig() {
     if (!config.isFile()) throw new ParameterException(spec.commandLine(), "no such config file: " + config);
     Config c;
@@ -136,13 +177,11 @@ final class NodeCommand implements Callable<Integer> {
       int id, List<String> specs, Path dir, String httpHost, String group, int maxRaftState, List<Integer> voters) {
     List<NodeServer.Member> ms = new ArrayList<>();
     for (int i = 0; i < specs.size(); i++) {
-      String[] p = specs.get(i).strip().split(":");
-      if (p.length != 3) throw new ParameterException(spec.commandLine(), "a member is host:clusterPort:httpPort, not " + specs.get(i));
       try {
-        String bind = i == id && httpHost != null ? httpHost : p[0];
-        ms.add(new NodeServer.Member(p[0], Integer.parseInt(p[1]), bind, Integer.parseInt(p[2])));
+        NodeServer.Member m = NodeServer.Member.parse(specs.get(i));
+        ms.add(i == id && httpHost != null ? m.bindingHttpTo(httpHost) : m);
       } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), "bad member " + specs.get(i) + ": " + e.getMessage());
+        throw new ParameterException(spec.commandLine(), e.getMessage());
       }
     }
     if (id < 0 || id >= ms.size()) throw new ParameterException(spec.commandLine(), "--id " + id + " is not one of the " + ms.size() + " members");

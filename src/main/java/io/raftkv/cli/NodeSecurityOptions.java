@@ -65,6 +65,11 @@ final class NodeSecurityOptions {
     }
   }
 
+  /** A token this node accepts for writes (the first of --write-token-file), to present when it joins; or null. */
+  String joinToken() {
+    return writeTokens == null ? null : HttpAuth.readTokenFile(writeTokens).get(0);
+  }
+
   private TlsSettings tlsFromFlags(CommandLine cl) {
     if (keyStore == null && cert == null && key == null) {
       if (trustStore != null || ca != null || keyStorePasswordFile != null) {

@@ -293,6 +293,7 @@ public final class KvClient {
       }
       // A hint at the server that just failed to answer is most likely stale (followers keep
       // naming a dead leader until they elect a new one): try the others meanwhile.
+      int servers = Math.max(this.servers, transport.servers()); // nodes may join while we run
       if (hint >= 0 && hint < servers && hint != server && hint != c.silent) {
         leader = hint; // go straight to the leader the server knows of
       } else if (leader == server || leader == c.silent) {

@@ -14,4 +14,12 @@ import java.util.concurrent.CompletionStage;
 @FunctionalInterface
 public interface ServerCall {
   CompletionStage<Rsm.Result> call(int server, KvOp op);
+
+  /**
+   * How many servers (ids {@code 0 .. servers()-1}) this call knows of now, for a group that grows
+   * while the Clerk runs; 0 when it only knows those the Clerk was given.
+   */
+  default int servers() {
+    return 0;
+  }
 }

@@ -3,7 +3,10 @@ package io.raftkv.raft;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.IntPredicate;
 import java.util.function.IntToLongFunction;
@@ -20,6 +23,9 @@ import java.util.function.IntToLongFunction;
  *   <li>{@code learnersNext}: voters of {@code outgoing} being demoted: they stay voters (of the outgoing
  *       half) until the joint configuration is left, and become learners then, keeping their progress.
  *   <li>{@code autoLeave}: a joint configuration the leader leaves by itself once it is applied.
+ *   <li>{@code addresses}: where nodes that joined a running group live, by id, as the service wrote
+ *       them ({@link SetAddress}); opaque to Raft. Kept after a node leaves, so that an id is never
+ *       given out twice. Empty for a group whose address book is fixed at start.
  * </ul>
  *
  * Invariants (checked): no id below 0; a learner is in neither voter set; a {@code learnersNext} id is
@@ -27,10 +33,23 @@ import java.util.function.IntToLongFunction;
  * joint.
  */
 public record Configuration(
-    Set<Integer> voters, Set<Integer> outgoing, Set<Integer> learners, Set<Integer> learnersNext, boolean autoLeave) {
+    Set<Integer> voters,
+    Set<Integer> outgoing,
+    Set<Integer> learners,
+    Set<Integer> learnersNext,
+    boolean autoLeave,
+    SortedMap<Integer, String> addresses) {
+
+  /** The longest address {@link SetAddress} takes, in chars. */
+  public static final int MAX_ADDRESS_LENGTH = 512;
 
   public Configuration {
     voters = sorted(voters);
+    addresses = Collections.unmodifiableSortedMap(new TreeMap<>(addresses));
+    for (Map.Entry<Integer, String> a : addresses.entrySet()) {
+      if (a.getKey() < 0) throw new IllegalArgumentException("negative member id " + a.getKey());
+      checkAddress(a.getValue());
+    }
     outgoing = sorted(outgoing);
     learners = sorted(learners);
     learnersNext = sorted(learnersNext);
@@ -46,6 +65,17 @@ public record Configuration(
     }
     if (outgoing.isEmpty() && (!learnersNext.isEmpty() || autoLeave))
       throw new IllegalArgumentException("learnersNext and autoLeave need a joint configuration");
+  }
+
+  /** Without addresses. */
+  public Configuration(
+      Set<Integer> voters, Set<Integer> outgoing, Set<Integer> learners, Set<Integer> learnersNext, boolean autoLeave) {
+    this(voters, outgoing, learners, learnersNext, autoLeave, Collections.emptySortedMap());
+  }
+
+  private static void checkAddress(String address) {
+    if (address.isEmpty() || address.length() > MAX_ADDRESS_LENGTH || !address.chars().allMatch(c -> c > ' ' && c < 0x7f))
+      throw new IllegalArgumentException("bad address '" + address + "': 1 to " + MAX_ADDRESS_LENGTH + " printable ASCII chars");
   }
 
   /** The voters {@code 0 .. n-1}: the fixed group a node starts with. */
@@ -150,10 +180,32 @@ public record Configuration(
   /** Take {@code id} out of the group. */
   public record Remove(int id) implements Change {}
 
+  /**
+   * Record where node {@code id} lives ({@link #addresses}); changes no role, so it may go with any
+   * change, or alone to move a node.
+   */
+  public record SetAddress(int id, String address) implements Change {
+    public SetAddress {
+      checkAddress(address);
+    }
+  }
+
   /** A change the validator refuses; nothing changed. */
   public static final class InvalidChangeException extends RuntimeException {
+    private final boolean retryLater;
+
     public InvalidChangeException(String message) {
+      this(message, false);
+    }
+
+    /** @param retryLater the same change may be accepted soon: the refusal is about timing, not the change */
+    public InvalidChangeException(String message, boolean retryLater) {
       super(message);
+      this.retryLater = retryLater;
+    }
+
+    public boolean retryLater() {
+      return retryLater;
     }
   }
 
@@ -215,7 +267,7 @@ public record Configuration(
     if (!isJoint()) throw new InvalidChangeException("can't leave a non-joint config");
     Set<Integer> l = new TreeSet<>(learners);
     l.addAll(learnersNext);
-    return new Configuration(voters, Set.of(), l, Set.of(), false);
+    return new Configuration(voters, Set.of(), l, Set.of(), false, addresses);
   }
 
   /** The changes applied to the incoming half; {@code joint}: the current voters become the outgoing half. */
@@ -224,10 +276,13 @@ public record Configuration(
     Set<Integer> in = new TreeSet<>(voters);
     Set<Integer> l = new TreeSet<>(learners);
     Set<Integer> next = new TreeSet<>(learnersNext);
+    SortedMap<Integer, String> book = new TreeMap<>(addresses);
     for (Change c : changes) {
       int id = c.id();
       if (id < 0) throw new InvalidChangeException("negative member id " + id);
-      if (c instanceof AddVoter) {
+      if (c instanceof SetAddress a) {
+        book.put(id, a.address());
+      } else if (c instanceof AddVoter) {
         l.remove(id);
         next.remove(id);
         in.add(id);
@@ -246,7 +301,7 @@ public record Configuration(
         next.remove(id);
       }
     }
-    return new Configuration(in, out, l, next, joint && autoLeave);
+    return new Configuration(in, out, l, next, joint && autoLeave, book);
   }
 
   private static Set<Integer> sorted(Set<Integer> s) {
@@ -260,6 +315,7 @@ public record Configuration(
     if (!learners.isEmpty()) b.append(" learners=").append(learners);
     if (!learnersNext.isEmpty()) b.append(" learners_next=").append(learnersNext);
     if (autoLeave) b.append(" autoleave");
+    if (!addresses.isEmpty()) b.append(" addresses=").append(addresses);
     return b.toString();
   }
 }

@@ -28,4 +28,21 @@ package io.raftkv.raft;
 public interface PeerTransport {
   /** Hands {@code envelope} to the network for peer {@code envelope.to()}; returns at once. */
   void send(Envelope envelope);
+
+  /**
+   * Whether messages to {@code peer} have a way out (a known route); the peer refuses changes that
+   * would add a node it cannot reach, and drops messages from one it could not answer. Default:
+   * every peer.
+   */
+  default boolean reaches(int peer) {
+    return true;
+  }
+
+  /**
+   * The membership in effect at the sending peer changed (at start, on appending a configuration
+   * entry, or when one is truncated away); called from the peer's actor, before the messages of that
+   * step are sent. A transport whose routes come from the configuration's {@link
+   * Configuration#addresses()} updates them here. Default: nothing.
+   */
+  default void configurationChanged(Configuration configuration) {}
 }

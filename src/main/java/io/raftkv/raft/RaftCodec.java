@@ -43,6 +43,7 @@ public final class RaftCodec {
   /** An InstallSnapshot chunk with the snapshot's configuration (tag 5 has none). */
   private static final int INSTALL_SNAPSHOT_CONFIGURATION = 15;
   private static final int CONFIGURATION_VERSION = 1;
+  private static final int CONFIGURATION_WITH_ADDRESSES = 2;
 
   private static final int FLAG_PRE_VOTE = 1;
   private static final int FLAG_TRANSFER = 2;
@@ -192,40 +193,68 @@ public final class RaftCodec {
 
   // ---------------------------------------------------------------- configurations
 
-  /** A configuration as a configuration entry's bytes (and a snapshot's): a version, four id sets, a flag. */
+  /**
+   * A configuration as a configuration entry's bytes (and a snapshot's): a version, four id sets, a
+   * flag, and in version 2 the address book (count, then id and ASCII address each). A
+   * configuration without addresses is written in version 1, byte for byte as before addresses.
+   */
   public static byte[] encodeConfiguration(Configuration c) {
-    ByteWriter w = new ByteWriter().u8(CONFIGURATION_VERSION);
+    boolean book = !c.addresses().isEmpty();
+    ByteWriter w = new ByteWriter().u8(book ? CONFIGURATION_WITH_ADDRESSES : CONFIGURATION_VERSION);
     for (java.util.Set<Integer> ids : List.of(c.voters(), c.outgoing(), c.learners(), c.learnersNext())) {
       w.varint(ids.size());
       for (int id : ids) w.varint(id);
     }
-    return w.u8(c.autoLeave() ? 1 : 0).toByteArray();
+    w.u8(c.autoLeave() ? 1 : 0);
+    if (book) {
+      w.varint(c.addresses().size());
+      for (java.util.Map.Entry<Integer, String> a : c.addresses().entrySet()) {
+        w.varint(a.getKey()).bytes(a.getValue().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      }
+    }
+    return w.toByteArray();
   }
 
   /** The inverse of {@link #encodeConfiguration}; bytes that break its rules are corrupt. */
   public static Configuration decodeConfiguration(byte[] bytes) {
     ByteReader r = new ByteReader(bytes);
-    r.expectVersion(CONFIGURATION_VERSION);
+    int version = r.u8();
+    if (version != CONFIGURATION_VERSION && version != CONFIGURATION_WITH_ADDRESSES) {
+      throw new CorruptDataException("unknown configuration version " + version);
+    }
     List<java.util.Set<Integer>> sets = new ArrayList<>(4);
     for (int k = 0; k < 4; k++) {
       long count = r.varint();
       if (count > r.remaining()) throw new CorruptDataException("member count " + count + " exceeds input");
       java.util.Set<Integer> ids = new java.util.TreeSet<>();
-      for (long i = 0; i < count; i++) {
-        long id = r.varint();
-        if (id > Integer.MAX_VALUE) throw new CorruptDataException("member id " + id + " out of range");
-        ids.add((int) id);
-      }
+      for (long i = 0; i < count; i++) ids.add(memberId(r));
       sets.add(ids);
     }
     int autoLeave = r.u8();
     if (autoLeave > 1) throw new CorruptDataException("bad auto-leave flag " + autoLeave);
+    java.util.SortedMap<Integer, String> book = new java.util.TreeMap<>();
+    if (version == CONFIGURATION_WITH_ADDRESSES) {
+      long count = r.varint();
+      if (count > r.remaining()) throw new CorruptDataException("address count " + count + " exceeds input");
+      for (long i = 0; i < count; i++) {
+        int id = memberId(r);
+        if (book.put(id, new String(r.bytes(), java.nio.charset.StandardCharsets.US_ASCII)) != null) {
+          throw new CorruptDataException("two addresses for n" + id);
+        }
+      }
+    }
     r.expectEnd();
     try {
-      return new Configuration(sets.get(0), sets.get(1), sets.get(2), sets.get(3), autoLeave == 1);
+      return new Configuration(sets.get(0), sets.get(1), sets.get(2), sets.get(3), autoLeave == 1, book);
     } catch (IllegalArgumentException e) {
       throw new CorruptDataException("invalid configuration: " + e.getMessage());
     }
+  }
+
+  private static int memberId(ByteReader r) {
+    long id = r.varint();
+    if (id < 0 || id > Integer.MAX_VALUE) throw new CorruptDataException("member id " + id + " out of range");
+    return (int) id;
   }
 
   private static boolean hasConfiguration(List<LogEntry> entries) {

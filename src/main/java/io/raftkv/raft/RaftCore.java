@@ -225,14 +225,19 @@ public class RaftCore {
    *
    * @throws Configuration.InvalidChangeException if the change breaks the rules, or now is not the
    *     time: another change is not yet committed, or this leader has not yet committed an entry
-   *     of its term (the fix of the single-server-change bug; raft-dev, 2015)
+   *     of its term (the fix of the single-server-change bug; raft-dev, 2015; it then appends an
+   *     empty one, if it has none, for a retry to find committed)
    */
   public Proposal proposeConfiguration(List<? extends Configuration.Change> changes, Configuration.Transition transition) {
     int hint = leadTransferee != -1 ? leadTransferee : leader;
     if (role != Role.LEADER || leadTransferee != -1) return new Proposal(-1, term, false, hint);
-    if (membersIndex > commitIndex) throw new Configuration.InvalidChangeException("a configuration change is in progress");
-    if (log.term(commitIndex) != term)
-      throw new Configuration.InvalidChangeException("no entry of this leader's term is committed yet");
+    if (log.term(commitIndex) != term) {
+      // An idle group may never write one: append the no-op reads use, so that a retry gets through
+      // (it also commits a change an earlier leader left uncommitted).
+      if (log.lastTerm() != term) appendEntry(new byte[0], LogEntry.Type.COMMAND);
+      throw new Configuration.InvalidChangeException("no entry of this leader's term is committed yet", true);
+    }
+    if (membersIndex > commitIndex) throw new Configuration.InvalidChangeException("a configuration change is in progress", true);
     Configuration next = members.apply(changes, transition);
     return new Proposal(appendConfiguration(next), term, true, hint);
   }

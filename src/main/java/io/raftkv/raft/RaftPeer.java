@@ -3,6 +3,7 @@ package io.raftkv.raft;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -53,8 +54,29 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       List<? extends Configuration.Change> changes, Configuration.Transition transition, ActorRef<MembershipProposal> replyTo)
       implements Command {}
 
-  /** The answer to {@link ChangeMembership}: {@code refused} null and {@code proposal} the entry, or why not. */
-  public record MembershipProposal(Proposal proposal, String refused) {}
+  /**
+   * The answer to {@link ChangeMembership}: {@code refused} null and {@code proposal} the entry, or
+   * why not; {@code retryLater}: the refusal is about timing (a change still committing, a new
+   * leader's first commit pending), and the same change may be accepted soon.
+   */
+  public record MembershipProposal(Proposal proposal, String refused, boolean retryLater) {
+    public MembershipProposal(Proposal proposal, String refused) {
+      this(proposal, refused, false);
+    }
+  }
+
+  /**
+   * Adds the node at {@code address} (opaque to Raft: the service's address of a node) as a learner
+   * under a new id, one above every id the group has known (the {@link PeerSettings#n} given at
+   * start, the members, the configuration's addresses): one configuration entry recording the
+   * address ({@link Configuration.SetAddress}) and the learner. If a member already lives at {@code
+   * address} (a retried join), nothing is proposed and the answer is its id, with the last log
+   * index as the index to wait for.
+   */
+  public record AddNode(String address, ActorRef<AddedNode> replyTo) implements Command {}
+
+  /** The answer to {@link AddNode}: the node's id, and the proposal as for {@link ChangeMembership}. */
+  public record AddedNode(int id, MembershipProposal proposal) {}
 
   /** Answers with the membership in effect at this peer. */
   public record GetConfiguration(ActorRef<Configuration> replyTo) implements Command {}
@@ -171,7 +193,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   private long issued; // persists handed to the storage so far; durable <= issued
   private long durable; // every persist up to this one completed
   private final ArrayDeque<Effects> waiting = new ArrayDeque<>(); // by seq; head.seq > durable
-  private final int[] queuedTo; // messages in waiting, by destination
+  private int[] queuedTo; // messages in waiting, by destination (grows with the highest id sent to)
+  private Configuration announced; // the configuration the transport was last told of
   /** (seq, commit index reached by the Ready of that persist), for commits not yet durable. */
   private final ArrayDeque<long[]> commitsInFlight = new ArrayDeque<>();
   private long recordedCommit; // the highest commit index recorded
@@ -188,7 +211,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     super(ctx);
     ctx.setLoggerName(RaftPeer.class);
     this.settings = settings;
-    this.queuedTo = new int[settings.n()]; // the transport addresses peers 0 .. n-1
+    this.queuedTo = new int[settings.n()];
     this.transfers = new LeaderTransfers(settings.config().electionTicksMax());
     this.storage = storage;
     this.transport = transport;
@@ -199,6 +222,15 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     this.lastRole = core.role();
     this.lastTerm = core.term();
     this.applied = core.appliedIndex();
+    announceConfiguration();
+  }
+
+  /** Tells the transport the configuration in effect if it changed since it was last told. */
+  private void announceConfiguration() {
+    Configuration c = core.configuration();
+    if (c == announced) return;
+    if (!c.equals(announced)) transport.configurationChanged(c);
+    announced = c;
   }
 
   @Override
@@ -208,6 +240,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         .onMessage(Inbound.class, this::onInbound)
         .onMessage(Start.class, this::onStart)
         .onMessage(ChangeMembership.class, this::onChangeMembership)
+        .onMessage(AddNode.class, this::onAddNode)
         .onMessage(GetConfiguration.class, g -> {
           g.replyTo().tell(core.configuration());
           return this;
@@ -229,13 +262,46 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
   }
 
   private Behavior<Command> onInbound(Inbound m) {
-    String invalid = m.from() >= queuedTo.length ? "no route to n" + m.from() : core.invalid(m.from(), m.message());
+    String invalid = !transport.reaches(m.from()) ? "no route to n" + m.from() : core.invalid(m.from(), m.message());
     if (invalid != null) {
       // a broken or hostile sender must not stop this peer
       getContext().getLog().warn("n{} dropped a message from n{}: {}", core.id(), m.from(), invalid);
       return this;
     }
     return afterInput(() -> core.step(m.from(), m.message()));
+  }
+
+  private Behavior<Command> onAddNode(AddNode a) {
+    Configuration c = core.configuration();
+    int highest = settings.n() - 1;
+    for (int id : c.members()) highest = Math.max(highest, id);
+    for (Map.Entry<Integer, String> e : c.addresses().entrySet()) {
+      highest = Math.max(highest, e.getKey());
+      if (e.getValue().equals(a.address()) && c.members().contains(e.getKey())) {
+        boolean leads = core.role() == Role.LEADER;
+        Proposal at = new Proposal(leads ? core.lastLogIndex() : -1, core.term(), leads, core.leader());
+        a.replyTo().tell(new AddedNode(e.getKey(), new MembershipProposal(at, null)));
+        return this;
+      }
+    }
+    int id = highest + 1;
+    return afterInput(() -> {
+      MembershipProposal answer;
+      try {
+        List<Configuration.Change> changes = List.of(new Configuration.SetAddress(id, a.address()), new Configuration.AddLearner(id));
+        answer = new MembershipProposal(core.proposeConfiguration(changes, Configuration.Transition.AUTO), null);
+      } catch (Configuration.InvalidChangeException e) {
+        answer = new MembershipProposal(null, e.getMessage(), e.retryLater());
+      } catch (IllegalArgumentException e) { // an address SetAddress refuses
+        answer = new MembershipProposal(null, e.getMessage());
+      }
+      a.replyTo().tell(new AddedNode(id, answer));
+    });
+  }
+
+  private static boolean addressed(int id, List<? extends Configuration.Change> changes) {
+    for (Configuration.Change ch : changes) if (ch instanceof Configuration.SetAddress a && a.id() == id) return true;
+    return false;
   }
 
   private Behavior<Command> onStart(Start s) {
@@ -247,8 +313,8 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   private Behavior<Command> onChangeMembership(ChangeMembership c) {
     for (Configuration.Change ch : c.changes()) {
-      if (ch.id() >= queuedTo.length) {
-        c.replyTo().tell(new MembershipProposal(null, "n" + ch.id() + " is beyond the " + queuedTo.length + " peers this node can address"));
+      if (!transport.reaches(ch.id()) && !addressed(ch.id(), c.changes()) && !(ch instanceof Configuration.Remove)) {
+        c.replyTo().tell(new MembershipProposal(null, "no address for n" + ch.id() + ": this node cannot reach it"));
         return this;
       }
     }
@@ -256,7 +322,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       try {
         c.replyTo().tell(new MembershipProposal(core.proposeConfiguration(c.changes(), c.transition()), null));
       } catch (Configuration.InvalidChangeException e) {
-        c.replyTo().tell(new MembershipProposal(null, e.getMessage()));
+        c.replyTo().tell(new MembershipProposal(null, e.getMessage(), e.retryLater()));
       }
     });
   }
@@ -299,6 +365,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
    */
   private Behavior<Command> process() {
     transfers.settle(core, ticks);
+    announceConfiguration();
     Ready ready = core.ready();
     ApplyMsg.LeadershipChanged change = noticeRoleChange();
     if (ready.isEmpty() && change == null) return this;
@@ -336,10 +403,11 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     }
     List<Envelope> later = new ArrayList<>(ready.messages().size());
     for (Envelope m : ready.messages()) {
-      if (queuedTo[m.to()] == 0 && independentOfPersist(m.message())) {
+      if ((m.to() >= queuedTo.length || queuedTo[m.to()] == 0) && independentOfPersist(m.message())) {
         transport.send(m);
       } else {
         later.add(m);
+        if (m.to() >= queuedTo.length) queuedTo = java.util.Arrays.copyOf(queuedTo, Math.max(m.to() + 1, 2 * queuedTo.length));
         queuedTo[m.to()]++;
       }
     }

@@ -4,6 +4,7 @@ import io.raftkv.client.ServerCall;
 import io.raftkv.kv.KvCodec;
 import io.raftkv.kv.KvOp;
 import io.raftkv.rsm.Rsm;
+import io.raftkv.transport.NodePaths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -52,6 +53,10 @@ public final class ClusterServerCall implements ServerCall {
    */
   private volatile List<ActorRef<KvGateway.Forward>> gateways;
   private final String[] localPaths; // fixed gateways in this system, by node id; else null
+  /** With {@link #following}: the nodes' paths, which grow as nodes join; else null. */
+  private final NodePaths nodePaths;
+  /** Remote gateways resolved from {@link #nodePaths}, by path. */
+  private final ConcurrentHashMap<String, ActorRef<KvGateway.Forward>> resolved = new ConcurrentHashMap<>();
   /** Tries waiting for their answer, by tag. */
   private final ConcurrentHashMap<Long, CompletableFuture<Rsm.Result>> waiting = new ConcurrentHashMap<>();
   private final AtomicLong tags = new AtomicLong();
@@ -59,6 +64,16 @@ public final class ClusterServerCall implements ServerCall {
 
   private ClusterServerCall(
       ActorSystem<?> system, Duration timeout, List<ActorRef<KvGateway.Forward>> gateways, String[] localPaths) {
+    this(system, timeout, gateways, localPaths, null);
+  }
+
+  private ClusterServerCall(
+      ActorSystem<?> system,
+      Duration timeout,
+      List<ActorRef<KvGateway.Forward>> gateways,
+      String[] localPaths,
+      NodePaths nodePaths) {
+    this.nodePaths = nodePaths;
     this.system = system;
     this.timeout = timeout;
     this.n = gateways.size();
@@ -99,6 +114,15 @@ public final class ClusterServerCall implements ServerCall {
     return new ClusterServerCall(system, timeout, gateways, localPaths);
   }
 
+  /**
+   * Asks the gateways of the nodes at {@code paths}, including those that join later: each try
+   * reads the node's current path (a remote gateway is resolved once per path, a local one at each
+   * try, as {@link #fixed} does).
+   */
+  public static ClusterServerCall following(ActorSystem<?> system, NodePaths paths, Duration timeout) {
+    return new ClusterServerCall(system, timeout, List.of(), null, paths);
+  }
+
   /** Starts following the {@code n} gateways of {@code group} in {@code system}. */
   public static ClusterServerCall create(ActorSystem<?> system, String group, int n, Duration timeout) {
     ClusterServerCall call = new ClusterServerCall(system, timeout, Collections.nCopies(n, null), null);
@@ -112,7 +136,12 @@ public final class ClusterServerCall implements ServerCall {
   }
 
   public int size() {
-    return n;
+    return nodePaths == null ? n : nodePaths.size();
+  }
+
+  @Override
+  public int servers() {
+    return size();
   }
 
   /** True once every node's gateway is listed. */
@@ -122,7 +151,7 @@ public final class ClusterServerCall implements ServerCall {
 
   @Override
   public CompletionStage<Rsm.Result> call(int server, KvOp op) {
-    ActorRef<KvGateway.Forward> to = gateways.get(server);
+    ActorRef<KvGateway.Forward> to = nodePaths != null ? gatewayOf(server) : gateways.get(server);
     if (to == null && localPaths != null && localPaths[server] != null) {
       to = ActorRefResolver.get(system).resolveActorRef(localPaths[server]);
     }
@@ -135,6 +164,15 @@ public final class ClusterServerCall implements ServerCall {
     });
     to.tell(new KvGateway.Forward(tag, KvCodec.encode(op), inbox));
     return answer; // the Clerk reads the node's answer itself
+  }
+
+  private ActorRef<KvGateway.Forward> gatewayOf(int server) {
+    String node = nodePaths.path(server);
+    if (node == null) return null;
+    String path = RaftKvNode.gatewayPath(node);
+    ActorRefResolver resolver = ActorRefResolver.get(system);
+    if (ActorPaths.fromString(path).address().equals(system.address())) return resolver.resolveActorRef(path);
+    return resolved.computeIfAbsent(path, resolver::resolveActorRef);
   }
 
   /** The one writer of {@link #gateways} of a call made by {@link #create}. */

@@ -17,6 +17,9 @@ import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftPeer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -33,9 +36,14 @@ import org.apache.pekko.http.javadsl.server.Route;
  * {@code /v1/members}: the group's membership and changes to it (docs/membership.md).
  *
  * <ul>
- *   <li>{@code GET /v1/members}: 200 {@code {"voters":[..],"learners":[..]}} (plus {@code
- *       "outgoing"} and {@code "learnersNext"} while a joint change is under way), as this node
- *       knows it.
+ *   <li>{@code GET /v1/members}: 200 {@code {"voters":[..],"learners":[..],"addresses":{"0":..}}}
+ *       (plus {@code "outgoing"} and {@code "learnersNext"} while a joint change is under way), as
+ *       this node knows it; {@code addresses} is the address book, {@code host:clusterPort:httpPort}
+ *       by id, of every id given out (the --members list and the nodes that joined).
+ *   <li>{@code POST /v1/members?address=HOST:CLUSTER_PORT:HTTP_PORT}: a new node joins (what {@code
+ *       node --join} asks): the leader gives it the next free id and adds it as a learner; the
+ *       answer has its {@code id}. Asked again for the address of a member, it answers that
+ *       member's id and changes nothing.
  *   <li>{@code POST /v1/members/{id}?role=learner|voter} (default learner): adds node {@code id}, or
  *       changes its role (promotes a learner, demotes a voter).
  *   <li>{@code DELETE /v1/members/{id}}: removes it.
@@ -55,12 +63,14 @@ final class MemberRoutes {
 
     CompletionStage<RaftPeer.State> status();
 
-    /** Node ids that can be members (the addresses the node knows), ascending. */
-    int nodes();
+    CompletionStage<RaftPeer.AddedNode> addNode(String address);
+
+    /** The address book given at start ({@code --members}), by id. */
+    List<String> givenAddresses();
   }
 
   /** The membership of the node whose {@code RaftKvNode} is {@code node}, asked with {@code t}'s status timeout. */
-  static Membership of(ActorSystem<?> sys, ActorRef<RaftKvNode.Command> node, int n, NodeTimeouts t) {
+  static Membership of(ActorSystem<?> sys, ActorRef<RaftKvNode.Command> node, List<String> given, NodeTimeouts t) {
     return new Membership() {
       @Override
       public CompletionStage<Configuration> configuration() {
@@ -79,8 +89,13 @@ final class MemberRoutes {
       }
 
       @Override
-      public int nodes() {
-        return n;
+      public CompletionStage<RaftPeer.AddedNode> addNode(String address) {
+        return AskPattern.ask(node, r -> new RaftKvNode.AddNode(address, r), t.statusTimeout(), sys.scheduler());
+      }
+
+      @Override
+      public List<String> givenAddresses() {
+        return given;
       }
     };
   }
@@ -97,7 +112,11 @@ final class MemberRoutes {
 
   Route route() {
     return concat(
-        pathEnd(() -> get(() -> completeWithFuture(Stages.direct(membership.configuration()).thenApply(c -> ok(body(c)))))),
+        pathEnd(
+            () ->
+                concat(
+                    get(() -> completeWithFuture(Stages.direct(membership.configuration()).thenApply(c -> ok(body(c))))),
+                    post(() -> parameterOptional("address", address -> join(address.orElse(null)))))),
         path(
             PathMatchers.segment(),
             id ->
@@ -114,10 +133,6 @@ final class MemberRoutes {
     } catch (NumberFormatException e) {
       return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "not a node id: " + idText));
     }
-    if (id < 0 || id >= membership.nodes()) {
-      return complete(
-          HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "node ids are 0.." + (membership.nodes() - 1) + " (the --members list)"));
-    }
     Configuration.Change c;
     if (role == null) c = new Configuration.Remove(id);
     else if (role.equals("voter")) c = new Configuration.AddVoter(id);
@@ -125,43 +140,93 @@ final class MemberRoutes {
     else return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "role is voter or learner, not " + role));
     long until = System.nanoTime() + deadline.toNanos();
     return completeWithFuture(
-        Stages.direct(membership.change(List.of(c)))
+        Stages.direct(membership.configuration())
             .thenCompose(
-                p -> {
-                  if (p.refused() != null) {
+                now -> {
+                  if (id < 0 || (id >= membership.givenAddresses().size() && !now.addresses().containsKey(id))) {
                     return CompletableFuture.completedFuture(
-                        HttpOutcomes.error(StatusCodes.CONFLICT, "Refused", p.refused()));
+                        HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "n" + id + " is in no address book: not in --members, never joined"));
                   }
-                  if (!p.proposal().isLeader()) {
-                    ObjectNode body = HttpOutcomes.object().put("error", "NotLeader");
-                    if (p.proposal().leader() >= 0) body.put("leader", p.proposal().leader());
-                    else body.putNull("leader");
-                    return CompletableFuture.completedFuture(HttpOutcomes.json(StatusCodes.CONFLICT, body));
-                  }
-                  return committed(p.proposal().index(), until);
+                  return proposed(() -> membership.change(List.of(c)), until).thenCompose(p -> answer(p, until, null));
                 })
             .exceptionally(e -> HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null)));
   }
 
+  private Route join(String address) {
+    if (address == null) {
+      return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "a join needs ?address=HOST:CLUSTER_PORT:HTTP_PORT"));
+    }
+    try {
+      NodeServer.Member.parse(address);
+    } catch (IllegalArgumentException e) {
+      return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", e.getMessage()));
+    }
+    int given = membership.givenAddresses().indexOf(address);
+    long until = System.nanoTime() + deadline.toNanos();
+    return completeWithFuture(
+        Stages.direct(membership.configuration())
+            .thenCompose(
+                now -> {
+                  if (given >= 0 && !now.addresses().containsKey(given)) {
+                    return CompletableFuture.completedFuture(
+                        HttpOutcomes.error(StatusCodes.CONFLICT, "Refused", address + " is n" + given + " of --members: start it as node " + given));
+                  }
+                  return proposed(() -> membership.addNode(address), until).thenCompose(a -> answer(a.proposal(), until, a.id()));
+                })
+            .exceptionally(e -> HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null)));
+  }
+
+  /**
+   * Asks for the change until it is proposed, refused for good, or {@code until} passes: a refusal
+   * about timing (the previous change still committing, a new leader's first commit pending) lasts
+   * a round trip or two, so the caller is not bothered with it.
+   */
+  private <T> CompletableFuture<T> proposed(java.util.function.Supplier<CompletionStage<T>> ask, long until) {
+    return Stages.direct(ask.get())
+        .thenCompose(
+            t -> {
+              RaftPeer.MembershipProposal p = t instanceof RaftPeer.AddedNode a ? a.proposal() : (RaftPeer.MembershipProposal) t;
+              if (!p.retryLater() || System.nanoTime() > until) return CompletableFuture.completedFuture(t);
+              return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
+                  .thenCompose(x -> proposed(ask, until));
+            });
+  }
+
+  /** A proposal's answer once it is committed; {@code joined}: the id a join gave, else null. */
+  private CompletableFuture<HttpResponse> answer(RaftPeer.MembershipProposal p, long until, Integer joined) {
+    if (p.refused() != null) {
+      return CompletableFuture.completedFuture(HttpOutcomes.error(StatusCodes.CONFLICT, "Refused", p.refused()));
+    }
+    if (!p.proposal().isLeader()) {
+      ObjectNode body = HttpOutcomes.object().put("error", "NotLeader");
+      if (p.proposal().leader() >= 0) body.put("leader", p.proposal().leader());
+      else body.putNull("leader");
+      return CompletableFuture.completedFuture(HttpOutcomes.json(StatusCodes.CONFLICT, body));
+    }
+    return committed(p.proposal().index(), until, joined);
+  }
+
   /** Waits until this node's commit index reaches {@code index}, then answers with the membership. */
-  private CompletableFuture<HttpResponse> committed(long index, long until) {
+  private CompletableFuture<HttpResponse> committed(long index, long until, Integer joined) {
     return Stages.direct(membership.status())
         .thenCompose(
             s -> {
               if (s.commitIndex() >= index) {
-                return Stages.direct(membership.configuration())
-                    .thenApply(c -> ok(HttpOutcomes.object().put("index", index).set("members", body(c))));
+                ObjectNode o = HttpOutcomes.object();
+                if (joined != null) o.put("id", joined.intValue());
+                o.put("index", index);
+                return Stages.direct(membership.configuration()).thenApply(c -> ok(o.set("members", body(c))));
               }
               if (System.nanoTime() > until) {
                 return CompletableFuture.completedFuture(
                     HttpOutcomes.error(StatusCodes.GATEWAY_TIMEOUT, "ErrMaybe", "not committed within " + deadline.toMillis() + " ms"));
               }
               return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
-                  .thenCompose(x -> committed(index, until));
+                  .thenCompose(x -> committed(index, until, joined));
             });
   }
 
-  static ObjectNode body(Configuration c) {
+  private ObjectNode body(Configuration c) {
     ObjectNode o = HttpOutcomes.object();
     o.set("voters", ids(c.voters()));
     o.set("learners", ids(c.learners()));
@@ -169,7 +234,19 @@ final class MemberRoutes {
       o.set("outgoing", ids(c.outgoing()));
       o.set("learnersNext", ids(c.learnersNext()));
     }
+    ObjectNode book = o.putObject("addresses");
+    for (Map.Entry<Integer, String> a : addressBook(membership.givenAddresses(), c).entrySet()) {
+      book.put(Integer.toString(a.getKey()), a.getValue());
+    }
     return o;
+  }
+
+  /** The ids given out, with their addresses: those given at start, overridden and extended by {@code c}'s. */
+  static SortedMap<Integer, String> addressBook(List<String> given, Configuration c) {
+    SortedMap<Integer, String> book = new TreeMap<>();
+    for (int i = 0; i < given.size(); i++) book.put(i, given.get(i));
+    book.putAll(c.addresses());
+    return book;
   }
 
   private static ArrayNode ids(Set<Integer> ids) {

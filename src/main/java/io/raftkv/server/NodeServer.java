@@ -9,6 +9,7 @@ import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.storage.FileStorage;
+import io.raftkv.transport.NodePaths;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,6 +51,27 @@ public final class NodeServer implements AutoCloseable {
       Objects.requireNonNull(host, "host");
       Objects.requireNonNull(httpHost, "httpHost");
       if (port < 0 || port > 65535 || httpPort < 0 || httpPort > 65535) throw new IllegalArgumentException("bad port");
+    }
+
+    /** {@code host:clusterPort:httpPort}, the HTTP API on the same host. */
+    public static Member parse(String spec) {
+      String[] p = spec.strip().split(":");
+      if (p.length != 3) throw new IllegalArgumentException("a member is host:clusterPort:httpPort, not " + spec);
+      try {
+        return new Member(p[0], Integer.parseInt(p[1]), p[0], Integer.parseInt(p[2]));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("bad member " + spec + ": " + e.getMessage());
+      }
+    }
+
+    /** This member as {@link #parse} reads it: the address others know it by. */
+    public String spec() {
+      return host + ":" + port + ":" + httpPort;
+    }
+
+    /** The same member, its HTTP API bound to {@code httpHost}. */
+    public Member bindingHttpTo(String httpHost) {
+      return new Member(host, port, httpHost, httpPort);
     }
 
     public String seedAddress() {
@@ -194,10 +216,14 @@ public final class NodeServer implements AutoCloseable {
     try {
       List<String> seeds = new ArrayList<>();
       List<String> paths = new ArrayList<>();
+      List<String> specs = new ArrayList<>();
       for (int i = 0; i < s.members().size(); i++) {
         seeds.add(s.members().get(i).seedAddress());
         paths.add(nodePath(s.members().get(i), i));
+        specs.add(s.members().get(i).spec());
       }
+      // nodes that join later are found at the addresses the configuration records for them
+      NodePaths nodePaths = NodePaths.growing(paths, (id, address) -> nodePath(Member.parse(address), id));
       Config clusterConfig = NodeConfig.cluster(s.self().host(), s.self().port(), seeds);
       NodeConfig.checkLimitsFitFrames(s.limits(), clusterConfig);
       // read before the system starts: bad key material fails the start with the file's name
@@ -218,13 +244,13 @@ public final class NodeServer implements AutoCloseable {
       NodeTimeouts timeouts = NodeTimeouts.fromConfig(conf);
       PeerSettings raft = RaftKvNode.productionRaft(s.id(), n, timeouts.raftTick());
       RaftKvNode.Settings ns =
-          new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft.withInitial(s.initialConfiguration()), s.maxRaftState()), paths);
+          new RaftKvNode.Settings(s.group(), KvServer.Settings.of(raft.withInitial(s.initialConfiguration()), s.maxRaftState()), nodePaths);
       ActorRef<RaftKvNode.Command> node = system.systemActorOf(RaftKvNode.create(ns, storage), nodeActorName(s.id()), Props.empty());
       StopWatch watch = new StopWatch(s.id());
       system.systemActorOf(watch.behavior(node), nodeActorName(s.id()) + "-watch", Props.empty());
       StopWatch w = watch;
       system.getWhenTerminated().thenRun(() -> w.failed("its ActorSystem terminated"));
-      KvClient clerk = RaftKvNode.client(system, paths, timeouts);
+      KvClient clerk = RaftKvNode.client(system, nodePaths, timeouts);
       ActorSystem<Void> sys = system;
       HttpApi api =
           new HttpApi(
@@ -236,7 +262,7 @@ public final class NodeServer implements AutoCloseable {
               .withLeaderTransfer(to -> askTransfer(sys, node, to, timeouts.requestDeadline()))
               .withAuth(s.auth())
               .withHttps(tls)
-              .withMembership(MemberRoutes.of(sys, node, n, timeouts));
+              .withMembership(MemberRoutes.of(sys, node, specs, timeouts));
       HttpApi.Binding binding =
           api.bind(system, s.self().httpHost(), s.self().httpPort()).toCompletableFuture().get(30, TimeUnit.SECONDS);
       long tHttp = System.nanoTime();

@@ -9,6 +9,7 @@ import io.raftkv.raft.RaftPeer;
 import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.transport.ClusterTransport;
+import io.raftkv.transport.NodePaths;
 import io.raftkv.transport.PeerPacket;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,25 +53,34 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
    * @param group the group's name; groups with different names share a cluster independently
    * @param kv the replica's settings; its Raft settings hold this node's id and the group's size
    *     (the one place they are kept: {@link #id()}, {@link #n()})
-   * @param nodePaths empty (find the other nodes through the Receptionist), or the actor path of
-   *     every node's {@code RaftKvNode} actor, in id order, e.g. {@code
-   *     pekko://raftkv@10.0.0.2:25520/system/raftkv-node-1}
+   * @param paths null (find the other nodes through the Receptionist), or where every node's {@code
+   *     RaftKvNode} actor lives, by id, e.g. {@code pekko://raftkv@10.0.0.2:25520/system/raftkv-node-1};
+   *     {@link NodePaths#growing} ones follow nodes that join later (docs/membership.md)
    */
-  public record Settings(String group, KvServer.Settings kv, List<String> nodePaths) {
+  public record Settings(String group, KvServer.Settings kv, NodePaths paths) {
     public Settings {
       int id = kv.raft().id();
       int n = kv.raft().n();
       if (id < 0 || id >= n) throw new IllegalArgumentException("node id " + id + " outside 0.." + (n - 1));
       if (group.isEmpty() || !group.matches("[A-Za-z0-9_-]+")) throw new IllegalArgumentException("bad group name '" + group + "'");
-      nodePaths = List.copyOf(nodePaths);
-      if (!nodePaths.isEmpty() && nodePaths.size() != n) {
-        throw new IllegalArgumentException(nodePaths.size() + " node paths for " + n + " nodes");
+      if (paths != null && paths.given().size() != n) {
+        throw new IllegalArgumentException(paths.given().size() + " node paths for " + n + " nodes");
       }
+    }
+
+    /** The nodes at these fixed paths, in id order (empty: found through the Receptionist). */
+    public Settings(String group, KvServer.Settings kv, List<String> nodePaths) {
+      this(group, kv, nodePaths.isEmpty() ? null : NodePaths.fixed(nodePaths));
+    }
+
+    /** The paths given at start; empty when the nodes are found through the Receptionist. */
+    public List<String> nodePaths() {
+      return paths == null ? List.of() : paths.given();
     }
 
     /** Nodes found through the Receptionist. */
     public Settings(String group, KvServer.Settings kv) {
-      this(group, kv, List.of());
+      this(group, kv, (NodePaths) null);
     }
 
     /** This node's number in the group, {@code 0 <= id < n}. */
@@ -85,6 +95,11 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
 
     /** The same, with the nodes at these actor paths (see {@link Settings}). */
     public Settings withNodePaths(List<String> paths) {
+      return new Settings(group, kv, paths);
+    }
+
+    /** The same, with the nodes at {@code paths}. */
+    public Settings withNodePaths(NodePaths paths) {
       return new Settings(group, kv, paths);
     }
 
@@ -125,6 +140,9 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
       List<Configuration.Change> changes, Configuration.Transition transition, ActorRef<RaftPeer.MembershipProposal> replyTo)
       implements Command {}
 
+  /** Asks this node's Raft peer to add the node at {@code address} under a new id ({@link RaftPeer.AddNode}). */
+  public record AddNode(String address, ActorRef<RaftPeer.AddedNode> replyTo) implements Command {}
+
   /** Stops the node (Raft first); the behaviour stops when everything has. */
   public enum Stop implements Command {
     INSTANCE
@@ -153,6 +171,15 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
     NodeTimeouts t = NodeTimeouts.defaults();
     ClusterServerCall call = ClusterServerCall.create(system, group, n, tryTimeout(t.tryTimeout(), deadline));
     return new KvClient(call, n, new KvClient.Settings(t.retryBackoff(), deadline));
+  }
+
+  /**
+   * A Clerk for the nodes at {@code paths}, also those that join later, with the timeouts of {@code
+   * t}; see {@link #client(ActorSystem, List, Duration, Duration)}.
+   */
+  public static KvClient client(ActorSystem<?> system, NodePaths paths, NodeTimeouts t) {
+    ClusterServerCall call = ClusterServerCall.following(system, paths, tryTimeout(t.tryTimeout(), t.requestDeadline()));
+    return new KvClient(call, paths.given().size(), new KvClient.Settings(t.retryBackoff(), t.requestDeadline()));
   }
 
   /** A Clerk for the nodes at {@code nodePaths} (see below) with the timeouts of {@code t}. */
@@ -202,16 +229,12 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
               java.util.concurrent.ForkJoinPool.getCommonPoolParallelism());
     }
     ClusterTransport transport;
-    if (s.nodePaths().isEmpty()) {
+    if (s.paths() == null) {
       transport = new ClusterTransport(s.id(), s.n(), ClusterTransport.DEFAULT_CHUNK_SIZE);
       ctx.spawn(transport.directory(s.group()), "peers");
     } else {
       ActorRefResolver resolver = ActorRefResolver.get(ctx.getSystem());
-      List<ActorRef<PeerPacket>> inboxes = new ArrayList<>();
-      for (int i = 0; i < s.n(); i++) {
-        inboxes.add(i == s.id() ? null : resolver.resolveActorRef(ClusterTransport.inboxPath(s.nodePaths().get(i))));
-      }
-      transport = ClusterTransport.fixed(s.id(), inboxes, ClusterTransport.DEFAULT_CHUNK_SIZE);
+      transport = ClusterTransport.fixed(s.id(), s.paths(), ClusterTransport.DEFAULT_CHUNK_SIZE, resolver::resolveActorRef);
     }
     // The server spawns the RSM, which spawns the Raft peer and tells us its ref once: the inbox
     // needs it. Status and transfers go down through the server instead, so nothing waits for it.
@@ -229,6 +252,7 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
         .onMessage(TransferLeader.class, t -> toRaft(new RaftPeer.TransferLeader(t.to(), t.replyTo())))
         .onMessage(GetMembers.class, g -> toRaft(new RaftPeer.GetConfiguration(g.replyTo())))
         .onMessage(ChangeMembers.class, c -> toRaft(new RaftPeer.ChangeMembership(c.changes(), c.transition(), c.replyTo())))
+        .onMessage(AddNode.class, a -> toRaft(new RaftPeer.AddNode(a.address(), a.replyTo())))
         .onMessage(GetServer.class, g -> {
           g.replyTo().tell(server);
           return this;

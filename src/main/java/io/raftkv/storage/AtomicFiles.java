@@ -9,8 +9,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /** Whole-file replacement that a crash leaves either old or new, and directory fsyncs. */
-final class AtomicFiles {
+public final class AtomicFiles {
   private AtomicFiles() {}
+
+  /** Replaces {@code dir/name} with {@code bytes}: a crash leaves the old file or the new one, durably. */
+  public static void write(Path dir, String name, byte[] bytes) throws IOException {
+    write(ChannelOpener.DEFAULT, dir, name, ByteBuffer.wrap(bytes));
+  }
 
   /** Writes {@code bufs} to a temp file, fsyncs it, renames it to {@code name} and fsyncs the directory. */
   static void write(ChannelOpener opener, Path dir, String name, ByteBuffer... bufs) throws IOException {

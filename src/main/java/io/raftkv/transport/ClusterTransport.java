@@ -1,6 +1,7 @@
 package io.raftkv.transport;
 
 import io.raftkv.codec.CorruptDataException;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Envelope;
 import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftCodec;
@@ -14,11 +15,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Raft peers talking over Pekko remoting (Artery). Each node runs an {@link #inbox}, registered with
@@ -42,6 +46,7 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * known route is dropped, as the network might have.
  */
 public final class ClusterTransport implements PeerTransport {
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterTransport.class);
   public static final int DEFAULT_CHUNK_SIZE = 128 * 1024;
 
   private final int self;
@@ -49,6 +54,10 @@ public final class ClusterTransport implements PeerTransport {
   private final int chunkSize;
   /** Routes given at construction: no directory may change them. */
   private final boolean fixed;
+  /** With fixed routes from paths: the paths, which may grow with the configuration; else null. */
+  private final NodePaths nodePaths;
+  /** Resolves an inbox's actor path; with {@link #nodePaths} only. */
+  private final Function<String, ActorRef<PeerPacket>> resolver;
   /** Whether {@link #directory} was called: it is the one writer of {@link #routes}. */
   private boolean directoryMade;
   /**
@@ -63,16 +72,25 @@ public final class ClusterTransport implements PeerTransport {
 
   /** Routes to be discovered: spawn {@link #directory} once. */
   public ClusterTransport(int self, int n, int chunkSize) {
-    this(self, n, chunkSize, Collections.nCopies(n, List.of()), false);
+    this(self, n, chunkSize, Collections.nCopies(n, List.of()), false, null, null);
   }
 
-  private ClusterTransport(int self, int n, int chunkSize, List<List<ActorRef<PeerPacket>>> routes, boolean fixed) {
+  private ClusterTransport(
+      int self,
+      int n,
+      int chunkSize,
+      List<List<ActorRef<PeerPacket>>> routes,
+      boolean fixed,
+      NodePaths nodePaths,
+      Function<String, ActorRef<PeerPacket>> resolver) {
     if (chunkSize < 1024) throw new IllegalArgumentException("chunkSize too small: " + chunkSize);
     if (self < 0 || self >= n) throw new IllegalArgumentException("peer " + self + " outside 0.." + (n - 1));
     this.self = self;
     this.n = n;
     this.chunkSize = chunkSize;
     this.fixed = fixed;
+    this.nodePaths = nodePaths;
+    this.resolver = resolver;
     this.routes = List.copyOf(routes);
   }
 
@@ -84,7 +102,47 @@ public final class ClusterTransport implements PeerTransport {
   public static ClusterTransport fixed(int self, List<ActorRef<PeerPacket>> inboxes, int chunkSize) {
     List<List<ActorRef<PeerPacket>>> routes = new ArrayList<>();
     for (int i = 0; i < inboxes.size(); i++) routes.add(i == self ? List.of() : List.of(inboxes.get(i)));
-    return new ClusterTransport(self, inboxes.size(), chunkSize, routes, true);
+    return new ClusterTransport(self, inboxes.size(), chunkSize, routes, true, null, null);
+  }
+
+  /**
+   * Sends to the inboxes of the nodes at {@code paths}, resolved by {@code resolver} from {@link
+   * #inboxPath}; routes to nodes that join later are added as the configuration names them ({@link
+   * #configurationChanged}). No {@link #directory}.
+   */
+  public static ClusterTransport fixed(
+      int self, NodePaths paths, int chunkSize, Function<String, ActorRef<PeerPacket>> resolver) {
+    ClusterTransport t =
+        new ClusterTransport(self, paths.given().size(), chunkSize, routesTo(self, paths, resolver), true, paths, resolver);
+    return t;
+  }
+
+  private static List<List<ActorRef<PeerPacket>>> routesTo(
+      int self, NodePaths paths, Function<String, ActorRef<PeerPacket>> resolver) {
+    List<List<ActorRef<PeerPacket>>> routes = new ArrayList<>();
+    for (int i = 0; i < paths.size(); i++) {
+      String p = paths.path(i);
+      routes.add(i == self || p == null ? List.of() : List.of(resolver.apply(inboxPath(p))));
+    }
+    return routes;
+  }
+
+  /** Adds or moves the routes of nodes the configuration's addresses name (fixed routes from paths only). */
+  @Override
+  public void configurationChanged(Configuration c) {
+    if (nodePaths == null) return;
+    List<String> unreadable = new ArrayList<>();
+    if (nodePaths.learn(c, unreadable)) {
+      routes = List.copyOf(routesTo(self, nodePaths, resolver));
+      LOG.info("n{} routes to {} node(s) after configuration {}", self, routes.size() - 1, c);
+    }
+    for (String u : unreadable) LOG.warn("n{}: no route from the configuration's address of {}", self, u);
+  }
+
+  @Override
+  public boolean reaches(int peer) {
+    List<List<ActorRef<PeerPacket>>> r = routes;
+    return peer == self || (peer >= 0 && peer < r.size() && !r.get(peer).isEmpty());
   }
 
   /** Where the inbox of a node whose {@code RaftKvNode} actor lives at {@code nodePath} is. */
@@ -101,7 +159,9 @@ public final class ClusterTransport implements PeerTransport {
 
   @Override
   public void send(Envelope e) {
-    List<ActorRef<PeerPacket>> to = routes.get(e.to());
+    List<List<ActorRef<PeerPacket>>> r = routes;
+    if (e.to() >= r.size()) return; // a node not known (yet)
+    List<ActorRef<PeerPacket>> to = r.get(e.to());
     if (to.isEmpty()) return;
     byte[] bytes = RaftCodec.encode(e.message());
     long id = nextMsgId.incrementAndGet();
@@ -117,7 +177,7 @@ public final class ClusterTransport implements PeerTransport {
 
   /** True once a route to {@code peer} is known. */
   public boolean knows(int peer) {
-    return !routes.get(peer).isEmpty();
+    return peer != self && reaches(peer);
   }
 
   /**

@@ -144,6 +144,27 @@ class RaftMembershipTest {
     assertEquals(0, atFollower.leader());
   }
 
+  /**
+   * A leader elected on an idle group has no entry of its term: the first change it is asked for
+   * is refused (to be retried) but makes it append the no-op that lets the retry through, instead
+   * of waiting for a client write that may never come.
+   */
+  @Test
+  void aChangeAskedOfAnIdleNewLeaderIsRetriedOnceItsNoOpCommits() {
+    TestNet net = new TestNet(3);
+    net.elect(0);
+    net.stabilize();
+    long last = net.core(0).lastLogIndex();
+    InvalidChangeException early =
+        assertThrows(InvalidChangeException.class, () -> net.proposeConfiguration(0, Transition.AUTO, new AddLearner(5)));
+    assertTrue(early.retryLater(), "about timing, not the change");
+    assertEquals(last + 1, net.core(0).lastLogIndex(), "the refusal appended a no-op of the term");
+    net.stabilize();
+    assertTrue(net.proposeConfiguration(0, Transition.AUTO, new AddLearner(5)).isLeader(), "accepted once the no-op committed");
+    assertThrows(InvalidChangeException.class, () -> net.proposeConfiguration(0, Transition.AUTO, new AddLearner(6)));
+    assertEquals(last + 2, net.core(0).lastLogIndex(), "one no-op, not one per refusal");
+  }
+
   @Test
   void removingAnUnreachableVoterLetsWhatWaitedForItCommit() {
     TestNet net = new TestNet(2);

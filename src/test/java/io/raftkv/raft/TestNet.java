@@ -101,9 +101,11 @@ final class TestNet {
   }
 
   Proposal proposeConfiguration(int i, Configuration.Transition t, Configuration.Change... changes) {
-    Proposal p = cores[i].proposeConfiguration(List.of(changes), t);
-    process(i);
-    return p;
+    try {
+      return cores[i].proposeConfiguration(List.of(changes), t);
+    } finally {
+      process(i); // a refusal may have appended (a new leader's no-op)
+    }
   }
 
   RaftCore core(int i) {

@@ -89,6 +89,95 @@ class MembershipClusterTest {
     }
   }
 
+  /**
+   * {@code node --join}'s path ({@link NodeJoin}, then {@link NodeServer#start}): a node outside the
+   * --members list gets id 3 and the address book from the group, catches up as a learner and is
+   * promoted; a retried join changes nothing; an old node restarted with the old --members list
+   * still reaches it (the address is in its log), so once two of the old nodes are gone, the
+   * restarted one and the joined one carry the group; the joined node restarts from its data as
+   * the same voter.
+   */
+  @Test
+  void aNodeOutsideTheMemberListJoinsThroughTheGroupAndCarriesItAfterRestarts() throws Exception {
+    members = new ArrayList<>();
+    for (int i = 0; i < 3; i++) members.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
+    for (int i = 0; i < 3; i++) nodes[i] = start(i);
+    int first = awaitLeader(Set.of(0, 1, 2));
+    for (int i = 0; i < 10; i++) assertEquals(200, put(endpoint(first), "k" + i, "v" + i));
+
+    String address = "127.0.0.1:" + freePort() + ":" + freePort();
+    List<URI> group = IntStream.range(0, 3).mapToObj(i -> URI.create(endpoint(i))).toList();
+    Path data = dir.resolve("joined");
+    long t0 = System.nanoTime();
+    NodeJoin.Identity me = NodeJoin.joinOrRecorded(group, address, data, Duration.ofSeconds(30), null, null);
+    long joinedMs = (System.nanoTime() - t0) / 1_000_000;
+    assertEquals(3, me.id(), "the first id past --members");
+    assertEquals(address, me.addresses().get(3));
+    assertEquals(Set.of(0, 1, 2), me.voters());
+    assertEquals(me, NodeJoin.joinOrRecorded(group, address, data, Duration.ofSeconds(30), null, null), "recorded: not asked again");
+    HttpResponse<String> again = send(endpoint(awaitLeader(Set.of(0, 1, 2))), "POST", "/v1/members?address=" + address, null);
+    assertEquals(200, again.statusCode(), again.body());
+    assertEquals(3, JSON.readTree(again.body()).get("id").asInt(), "a retried join gets the same id: " + again.body());
+    assertEquals(400, send(endpoint(first), "POST", "/v1/members?address=nonsense", null).statusCode());
+    HttpResponse<String> fixed = send(endpoint(awaitLeader(Set.of(0, 1, 2))), "POST", "/v1/members?address=" + members.get(1).spec(), null);
+    assertEquals(409, fixed.statusCode(), "a --members address is that member's: " + fixed.body());
+
+    members = new ArrayList<>(me.members());
+    t0 = System.nanoTime();
+    nodes[3] = NodeServer.start(new NodeServer.Settings("kv", 3, members, data, 8 << 20, HttpApi.Limits.defaults()).withVoters(me.voters()));
+    awaitCaughtUp(3);
+    long caughtUpMs = (System.nanoTime() - t0) / 1_000_000;
+    String all = IntStream.range(0, 4).mapToObj(this::endpoint).collect(Collectors.joining(","));
+    t0 = System.nanoTime();
+    assertEquals(Main.OK, code("member", "promote", "3", "--endpoints", all));
+    long promotedMs = (System.nanoTime() - t0) / 1_000_000;
+    JsonNode four = JSON.readTree(cli("member", "list", "--endpoints", endpoint(0)));
+    assertEquals("[0,1,2,3]", four.get("voters").toString(), four.toString());
+    assertEquals(address, four.get("addresses").get("3").textValue(), four.toString());
+
+    // node 0 restarts with the old three-node --members: its log tells it where node 3 is
+    nodes[0].stop();
+    members = members.subList(0, 3);
+    nodes[0] = start(0);
+    members = new ArrayList<>(me.members());
+    int leader = awaitLeader(Set.of(0, 1, 2, 3));
+    int gone = leader == 2 ? 1 : 2; // remove one of 1 and 2 (not the leader), then stop the other: 0 and 3 remain
+    t0 = System.nanoTime();
+    assertEquals(Main.OK, code("member", "remove", Integer.toString(gone), "--endpoints", all));
+    long removedMs = (System.nanoTime() - t0) / 1_000_000;
+    nodes[gone].stop();
+    nodes[gone] = null;
+    int other = 3 - gone;
+    nodes[other].stop();
+    nodes[other] = null;
+    int now = awaitLeader(Set.of(0, 3));
+    for (int i = 10; i < 20; i++) assertEquals(200, put(endpoint(now), "k" + i, "v" + i), "nodes 0 and 3 are a majority of 0, 3 and " + other);
+
+    nodes[3].stop();
+    assertEquals(me, NodeJoin.recorded(data));
+    nodes[3] = NodeServer.start(new NodeServer.Settings("kv", 3, members, data, 8 << 20, HttpApi.Limits.defaults()).withVoters(me.voters()));
+    awaitLeader(Set.of(0, 3));
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> r = send(endpoint(3), "GET", "/v1/kv/k" + i, null);
+      assertEquals(200, r.statusCode(), r.body());
+      assertEquals("v" + i, JSON.readTree(r.body()).get("value").textValue());
+    }
+    System.out.printf(
+        "membership timing (in-process): join %d ms, start and catch up %d ms, promote %d ms, remove %d ms%n",
+        joinedMs, caughtUpMs, promotedMs, removedMs);
+  }
+
+  /** Until node {@code i} has applied what the leader had committed when this was called. */
+  private void awaitCaughtUp(int i) throws Exception {
+    int leader = awaitLeader(Set.of(0, 1, 2));
+    long target = nodes[leader].status().toCompletableFuture().get().commitIndex();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (nodes[i].status().toCompletableFuture().get().appliedIndex() < target) {
+      if (System.nanoTime() > deadline) throw new AssertionError("n" + i + " did not catch up to " + target);
+      Thread.sleep(20);
+    }
+  }
+
   private NodeServer start(int i) {
     return NodeServer.start(
         new NodeServer.Settings("kv", i, members, dir.resolve("n" + i), 8 << 20, HttpApi.Limits.defaults()).withVoters(Set.of(0, 1, 2)));
@@ -136,9 +225,12 @@ class MembershipClusterTest {
 
   private int code(String... args) {
     CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(new StringWriter(), true));
-    cl.setErr(new PrintWriter(new StringWriter(), true));
-    return cl.execute(args);
+    StringWriter out = new StringWriter();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(out, true));
+    int code = cl.execute(args);
+    System.out.println("raftkv " + String.join(" ", args) + " -> " + code + ": " + out.toString().strip());
+    return code;
   }
 
   private static int freePort() throws IOException {
