@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>fixed, when the peers' addresses are known ({@link #fixed}): refs resolved from the inboxes'
- *       actor paths, given at construction and never changed. Messages flow as soon as both
+ *       actor paths, given at construction; with {@link NodePaths}, also those of nodes that join
+ *       later, as the configuration records their addresses. Messages flow as soon as both
  *       ActorSystems are up, whatever the cluster's membership or the Receptionist's gossip say, and
  *       keep flowing to a restarted peer (a path names whichever incarnation runs at that address);
  *   <li>discovered: the {@link #directory} subscribes to the other peers' keys and keeps the routes
@@ -62,7 +63,8 @@ public final class ClusterTransport implements PeerTransport {
   private boolean directoryMade;
   /**
    * The routes, by peer id: an immutable snapshot, replaced whole. The one publication point
-   * between threads: written only at construction and then by the {@link #directory} actor, read
+   * between threads: written only at construction and then by the {@link #directory} actor (or,
+   * with {@link #nodePaths}, by {@link #configurationChanged} on the Raft peer's thread), read
    * by {@link #send} on the Raft peer's thread for every message. A lock-free read is the point:
    * telling an actor, or asking it, per Raft message would add a hop (or an ask) to every
    * heartbeat and AppendEntries.
@@ -112,9 +114,7 @@ public final class ClusterTransport implements PeerTransport {
    */
   public static ClusterTransport fixed(
       int self, NodePaths paths, int chunkSize, Function<String, ActorRef<PeerPacket>> resolver) {
-    ClusterTransport t =
-        new ClusterTransport(self, paths.given().size(), chunkSize, routesTo(self, paths, resolver), true, paths, resolver);
-    return t;
+    return new ClusterTransport(self, paths.given().size(), chunkSize, routesTo(self, paths, resolver), true, paths, resolver);
   }
 
   private static List<List<ActorRef<PeerPacket>>> routesTo(

@@ -61,6 +61,30 @@ class NodeCommandTest {
   }
 
   @Test
+  void aJoinNeedsItsAddressTakesNoMemberListAndSaysWhenItCannotJoin() throws Exception {
+    Run r = run("node", "--join", "http://127.0.0.1:1", "--data-dir", dir.toString());
+    assertEquals(Main.USAGE, r.code());
+    assertTrue(r.err().contains("--join needs --address and --data-dir"), r.err());
+    r = run("node", "--join", "http://127.0.0.1:1", "--address", "127.0.0.1:2552:8080", "--id", "0", "--data-dir", dir.toString());
+    assertEquals(Main.USAGE, r.code());
+    assertTrue(r.err().contains("--join takes the id and the members from the cluster"), r.err());
+    r = run("node", "--join", "http://127.0.0.1:1", "--address", "127.0.0.1:2552", "--data-dir", dir.toString());
+    assertEquals(Main.USAGE, r.code());
+    assertTrue(r.err().contains("--address: a member is host:clusterPort:httpPort"), r.err());
+    // nobody listens at port 1: asked until the timeout, then a clear refusal to start
+    r = run("node", "--join", "http://127.0.0.1:1", "--address", "127.0.0.1:2552:8080", "--join-timeout", "0", "--data-dir", dir.toString());
+    assertEquals(Main.NOT_STARTED, r.code());
+    assertTrue(r.err().contains("cannot join: not joined within 0 s"), r.err());
+    // a data directory that recorded another node's join is not taken over
+    Files.writeString(
+        dir.resolve("joined.json"),
+        "{\"id\":1,\"members\":{\"voters\":[0],\"learners\":[1],\"addresses\":{\"0\":\"127.0.0.1:1:2\",\"1\":\"127.0.0.1:3:4\"}}}");
+    r = run("node", "--join", "http://127.0.0.1:1", "--address", "127.0.0.1:2552:8080", "--data-dir", dir.toString());
+    assertEquals(Main.NOT_STARTED, r.code());
+    assertTrue(r.err().contains("belongs to n1 at 127.0.0.1:3:4"), r.err());
+  }
+
+  @Test
   void aCorruptLogRefusesToStartAndSaysWhere() throws Exception {
     Path data = dir.resolve("node-0");
     try (FileStorage fs = FileStorage.open(data)) {
