@@ -524,9 +524,24 @@ public class RaftCore {
       appendConfiguration(members.apply(List.of(), Configuration.Transition.AUTO));
     } else if (!members.isVoter(id)) {
       int next = bestTransferee();
-      if (next != -1 && progress[next].match == log.lastIndex()) send(next, new TimeoutNow(term));
+      if (next != -1 && progress[next].match != log.lastIndex()) {
+        // It appended more since the change (a busy leader): hand over as a transfer does. No new
+        // proposals; the voter is brought up to date and told to campaign on its reply
+        // (maybeSendTimeoutNow), and this leader steps down then, or when the transfer's
+        // election timeout ends (tickLeader).
+        leadTransferee = next;
+        electionElapsed = 0;
+        sendAppend(next, false);
+        return;
+      }
+      if (next != -1) send(next, new TimeoutNow(term));
       becomeFollower(term, -1);
     }
+  }
+
+  /** A leader that a committed change removed or demoted, still leading only to hand over. */
+  private boolean removedAndCommitted() {
+    return !members.isVoter(id) && membersIndex <= commitIndex;
   }
 
   /**
@@ -632,6 +647,10 @@ public class RaftCore {
         return;
       }
       leadTransferee = -1; // a transfer not done within an election timeout is abandoned
+      if (removedAndCommitted()) {
+        becomeFollower(term, -1); // its handover did not happen: the voters elect a leader
+        return;
+      }
     }
     if (++heartbeatElapsed >= config.heartbeatTicks()) {
       heartbeatElapsed = 0;
@@ -684,6 +703,7 @@ public class RaftCore {
   private boolean maybeSendTimeoutNow(int p) {
     if (p != leadTransferee || progress[p].match != log.lastIndex()) return false;
     send(p, new TimeoutNow(term));
+    if (removedAndCommitted()) becomeFollower(term, -1);
     return true;
   }
 

@@ -165,6 +165,33 @@ class RaftMembershipTest {
     assertEquals(last + 2, net.core(0).lastLogIndex(), "one no-op, not one per refusal");
   }
 
+  /**
+   * A leader whose removal commits while it has appended more (a busy leader) hands over anyway:
+   * it brings its best voter up to date, then tells it to campaign, so the group gets a leader in a
+   * round trip, not after an election timeout (found under client load, MembershipUnderLoadTest).
+   */
+  @Test
+  void aRemovedLeaderWithEntriesAfterTheChangeStillHandsOver() {
+    TestNet net = new TestNet(3);
+    lead(net, 0);
+    long term = net.core(0).term();
+    net.proposeConfiguration(0, Transition.AUTO, new Remove(0));
+    net.deliverWhile(TestNet.ofType(RaftMessage.AppendEntries.class)); // their replies wait
+    net.propose(0, "after the change");
+    List<Envelope> inFlight = net.take(TestNet.ofType(RaftMessage.AppendEntries.class));
+    net.deliverWhile(TestNet.ofType(RaftMessage.AppendEntriesReply.class)); // the removal commits
+    assertTrue(net.core(0).isLeader(), "not yet: its best voter lacks its last entry");
+    net.queue.addAll(inFlight); // the entry arrives after the commit
+    net.stabilize(); // no tick: only a handover can make a leader now
+    int leader = net.core(1).isLeader() ? 1 : net.core(2).isLeader() ? 2 : -1;
+    assertTrue(leader != -1, "a voter took over without an election timeout");
+    assertTrue(net.core(leader).term() > term);
+    assertFalse(net.core(0).isLeader(), "the removed leader stepped down");
+    net.propose(leader, "of the new term"); // commits what came before it
+    settle(net, leader);
+    assertTrue(applied(net, leader, "after the change"), "what it appended after the change was not lost");
+  }
+
   @Test
   void removingAnUnreachableVoterLetsWhatWaitedForItCommit() {
     TestNet net = new TestNet(2);
