@@ -24,6 +24,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -147,7 +149,7 @@ final class MemberRoutes {
                     return CompletableFuture.completedFuture(
                         HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "n" + id + " is in no address book: not in --members, never joined"));
                   }
-                  return proposed(() -> membership.change(List.of(c)), until).thenCompose(p -> answer(p, until, null));
+                  return proposed(() -> membership.change(List.of(c)), p -> p, until).thenCompose(p -> answer(p, until, null));
                 })
             .exceptionally(e -> HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null)));
   }
@@ -171,7 +173,7 @@ final class MemberRoutes {
                     return CompletableFuture.completedFuture(
                         HttpOutcomes.error(StatusCodes.CONFLICT, "Refused", address + " is n" + given + " of --members: start it as node " + given));
                   }
-                  return proposed(() -> membership.addNode(address), until).thenCompose(a -> answer(a.proposal(), until, a.id()));
+                  return proposed(() -> membership.addNode(address), RaftPeer.AddedNode::proposal, until).thenCompose(a -> answer(a.proposal(), until, a.id()));
                 })
             .exceptionally(e -> HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null)));
   }
@@ -181,14 +183,14 @@ final class MemberRoutes {
    * about timing (the previous change still committing, a new leader's first commit pending) lasts
    * a round trip or two, so the caller is not bothered with it.
    */
-  private <T> CompletableFuture<T> proposed(java.util.function.Supplier<CompletionStage<T>> ask, long until) {
+  private <T> CompletableFuture<T> proposed(
+      Supplier<CompletionStage<T>> ask, Function<T, RaftPeer.MembershipProposal> proposalOf, long until) {
     return Stages.direct(ask.get())
         .thenCompose(
             t -> {
-              RaftPeer.MembershipProposal p = t instanceof RaftPeer.AddedNode a ? a.proposal() : (RaftPeer.MembershipProposal) t;
-              if (!p.retryLater() || System.nanoTime() > until) return CompletableFuture.completedFuture(t);
+              if (!proposalOf.apply(t).retryLater() || System.nanoTime() > until) return CompletableFuture.completedFuture(t);
               return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
-                  .thenCompose(x -> proposed(ask, until));
+                  .thenCompose(x -> proposed(ask, proposalOf, until));
             });
   }
 

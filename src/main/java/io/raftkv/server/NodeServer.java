@@ -57,6 +57,7 @@ public final class NodeServer implements AutoCloseable {
     public static Member parse(String spec) {
       String[] p = spec.strip().split(":");
       if (p.length != 3) throw new IllegalArgumentException("a member is host:clusterPort:httpPort, not " + spec);
+      if (!p[0].matches("[A-Za-z0-9.-]{1,253}")) throw new IllegalArgumentException("bad member " + spec + ": a host name or IPv4 address");
       try {
         return new Member(p[0], Integer.parseInt(p[1]), p[0], Integer.parseInt(p[2]));
       } catch (IllegalArgumentException e) {

@@ -122,7 +122,16 @@ public final class ClusterTransport implements PeerTransport {
     List<List<ActorRef<PeerPacket>>> routes = new ArrayList<>();
     for (int i = 0; i < paths.size(); i++) {
       String p = paths.path(i);
-      routes.add(i == self || p == null ? List.of() : List.of(resolver.apply(inboxPath(p))));
+      if (i == self || p == null) {
+        routes.add(List.of());
+        continue;
+      }
+      try {
+        routes.add(List.of(resolver.apply(inboxPath(p))));
+      } catch (RuntimeException unresolvable) { // an address no system could have: no route
+        LOG.warn("n{}: no route to n{} at {}: {}", self, i, p, unresolvable.toString());
+        routes.add(List.of());
+      }
     }
     return routes;
   }

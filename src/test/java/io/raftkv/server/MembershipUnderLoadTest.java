@@ -45,10 +45,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Membership changes of a running group of {@code raftkv node} JVMs (loopback, FileStorage) under
- * client load. The address book ({@code --members}) names six nodes; the group starts with voters
+ * client load. The address book ({@code --members}) names five nodes; the group starts with voters
  * 0, 1 and 2. Nodes 3 and 4 are started, added as learners, promoted once caught up; the leader is
  * removed (a new one is elected among the rest) and stopped with SIGTERM; a voter is killed with
- * SIGKILL, removed, and replaced by node 5 from an empty data directory. Meanwhile clients put,
+ * SIGKILL, removed, and replaced by a sixth node outside the address book, started with {@code
+ * node --join} and an empty data directory: the group gives it id 5. Meanwhile clients put,
  * append and read over HTTP. Afterwards every acknowledged append is in its key exactly once, every
  * acknowledged write's version is reached, the membership is the expected one on every member, and
  * the whole history is linearizable.
@@ -60,6 +61,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MembershipUnderLoadTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MEMBERS = 6;
+  /** The node that joins with {@code node --join} instead of being listed in {@code --members}. */
+  private static final int JOINER = 5;
   private static final Set<Integer> FIRST_VOTERS = Set.of(0, 1, 2);
   private static final int CLIENTS = 4;
   /** Appends go to these keys, puts to the others: a put would overwrite appended tokens. */
@@ -94,8 +97,10 @@ class MembershipUnderLoadTest {
 
   @Test
   void growsRemovesTheLeaderAndReplacesAKilledVoterUnderLoad() throws Exception {
-    service = new RaftKvService(MEMBERS);
-    nodes = new NodeProcesses(MEMBERS, withVoters(service.command(dir), FIRST_VOTERS), dir);
+    service = new RaftKvService(MEMBERS); // addresses for all six; the five first are --members
+    IntFunction<List<String>> fixed = withVoters(NodeProcesses.raftkvNode(service.members().subList(0, JOINER), dir), FIRST_VOTERS);
+    IntFunction<List<String>> joiner = joining(service.command(dir));
+    nodes = new NodeProcesses(MEMBERS, id -> id == JOINER ? joiner.apply(id) : fixed.apply(id), dir);
     try {
       run();
     } catch (Throwable t) {
@@ -148,7 +153,7 @@ class MembershipUnderLoadTest {
       System.out.println("kill -9 voter n" + killed + " (leader n" + now + ")");
       nodes.kill(killed);
       remove(killed);
-      bringInAsVoter(5);
+      joinAsVoter(JOINER);
       sleep(1500); // the load runs on the final group
     } finally {
       stop.set(true);
@@ -186,7 +191,11 @@ class MembershipUnderLoadTest {
     JsonNode added = change("POST", id, "learner", m -> ids(m, "learners").contains(id));
     timing("add-learner n" + id, add);
     assertTrue(ids(added, "learners").contains(id), added.toString());
+    catchUpAndPromote(id);
+  }
 
+  /** Waits until learner {@code id} has applied what the group had committed, then promotes it; clients use it from then on. */
+  private void catchUpAndPromote(int id) {
     long caughtUp = System.nanoTime();
     long target = status(awaitLeader(voters, Duration.ofSeconds(30))).get("commitIndex").asLong();
     awaitApplied(id, target, Duration.ofSeconds(30));
@@ -198,6 +207,49 @@ class MembershipUnderLoadTest {
     assertTrue(ids(promoted, "voters").contains(id), promoted.toString());
     voters.add(id);
     setTargets(voters);
+  }
+
+  /**
+   * Starts the node outside the address book with {@code node --join}: it must get id {@code id}
+   * and join as a learner by itself; then, caught up, it is promoted.
+   */
+  private void joinAsVoter(int id) {
+    long start = System.nanoTime();
+    nodes.start(id);
+    awaitUp(id, Duration.ofSeconds(60));
+    timing("join and start n" + id, start);
+    JsonNode members = request(awaitLeader(voters, Duration.ofSeconds(30)), "GET", "/v1/members", null).json();
+    assertTrue(ids(members, "learners").contains(id), "joined as a learner: " + members);
+    assertEquals(service.members().get(id), members.get("addresses").get(Integer.toString(id)).textValue(), members.toString());
+    String log = readLog(id);
+    assertTrue(log.contains("joined the group as n" + id), log);
+    catchUpAndPromote(id);
+  }
+
+  private String readLog(int id) {
+    try {
+      return java.nio.file.Files.readString(nodes.log(id));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The command of a node that joins: the fixed ones' endpoints to ask, its own address, no id or --members. */
+  private IntFunction<List<String>> joining(IntFunction<List<String>> command) {
+    return id -> {
+      List<String> cmd = new ArrayList<>(command.apply(id));
+      int at = cmd.indexOf("--id");
+      cmd.subList(at, at + 4).clear(); // --id ID --members LIST
+      List<String> endpoints = new ArrayList<>();
+      for (int i = 0; i < JOINER; i++) endpoints.add("http://" + httpOf(service.members().get(i)));
+      cmd.addAll(List.of("--join", String.join(",", endpoints), "--address", service.members().get(id)));
+      return cmd;
+    };
+  }
+
+  private static String httpOf(String member) {
+    String[] p = member.split(":");
+    return p[0] + ":" + p[2];
   }
 
   /** Removes the leader {@code id}; a new leader must be elected among the remaining voters. */
