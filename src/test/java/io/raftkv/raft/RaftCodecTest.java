@@ -21,6 +21,27 @@ class RaftCodecTest {
   }
 
   @Test
+  void addressesRoundTripAndAConfigurationWithoutThemKeepsItsBytes() {
+    Configuration base = Configuration.of(Set.of(0, 1, 2), Set.of());
+    byte[] v1 = RaftCodec.encodeConfiguration(base);
+    assertEquals(1, v1[0], "no addresses: the format of before addresses");
+    Configuration joined =
+        base.apply(List.of(new Configuration.SetAddress(3, "10.0.0.9:2552:8080"), new Configuration.AddLearner(3)), Configuration.Transition.AUTO);
+    assertEquals(java.util.Map.of(3, "10.0.0.9:2552:8080"), joined.addresses());
+    byte[] v2 = RaftCodec.encodeConfiguration(joined);
+    assertEquals(2, v2[0]);
+    assertEquals(joined, RaftCodec.decodeConfiguration(v2));
+    Configuration removed = joined.apply(List.of(new Configuration.Remove(3)), Configuration.Transition.AUTO);
+    assertEquals(joined.addresses(), removed.addresses(), "kept after removal: the id is never given again");
+    assertThrows(IllegalArgumentException.class, () -> new Configuration.SetAddress(4, "has space"));
+    assertThrows(IllegalArgumentException.class, () -> new Configuration.SetAddress(4, "x".repeat(Configuration.MAX_ADDRESS_LENGTH + 1)));
+    byte[] control = v2.clone();
+    control[control.length - 1] = 0x07; // a control character inside the address
+    assertThrows(CorruptDataException.class, () -> RaftCodec.decodeConfiguration(control));
+    assertThrows(CorruptDataException.class, () -> RaftCodec.decodeConfiguration(java.util.Arrays.copyOf(v2, v2.length - 2)));
+  }
+
+  @Test
   void bytesBreakingAConfigurationsRulesAreCorrupt() {
     byte[] good = RaftCodec.encodeConfiguration(Configuration.of(Set.of(1), Set.of(2)));
     // voters {1}, learners {1}: one id in two roles
