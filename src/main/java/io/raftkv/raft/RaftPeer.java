@@ -271,6 +271,12 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
     return afterInput(() -> core.step(m.from(), m.message()));
   }
 
+  /**
+   * Joins are refused while the group has this many learners: each costs the leader a stream of
+   * AppendEntries, and a join is one unauthenticated request when the API runs without tokens.
+   */
+  public static final int MAX_LEARNERS = 8;
+
   private Behavior<Command> onAddNode(AddNode a) {
     Configuration c = core.configuration();
     int highest = settings.n() - 1;
@@ -285,6 +291,11 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       }
     }
     int id = highest + 1;
+    if (c.learners().size() >= MAX_LEARNERS && core.role() == Role.LEADER) {
+      String why = "the group has " + c.learners().size() + " learners: promote or remove some first";
+      a.replyTo().tell(new AddedNode(-1, new MembershipProposal(null, why)));
+      return this;
+    }
     return afterInput(() -> {
       MembershipProposal answer;
       try {

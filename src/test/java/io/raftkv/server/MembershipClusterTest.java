@@ -165,6 +165,20 @@ class MembershipClusterTest {
     System.out.printf(
         "membership timing (in-process): join %d ms, start and catch up %d ms, promote %d ms, remove %d ms%n",
         joinedMs, caughtUpMs, promotedMs, removedMs);
+
+    // joins of nodes that never come up: learners, harmless to the quorum, but only so many
+    int at = awaitLeader(Set.of(0, 3));
+    List<Integer> ghosts = new ArrayList<>();
+    for (int k = 0; k < io.raftkv.raft.RaftPeer.MAX_LEARNERS; k++) {
+      HttpResponse<String> r = send(endpoint(at), "POST", "/v1/members?address=127.0.0.1:" + freePort() + ":" + freePort(), null);
+      assertEquals(200, r.statusCode(), r.body());
+      ghosts.add(JSON.readTree(r.body()).get("id").asInt());
+    }
+    assertEquals(List.of(4, 5, 6, 7, 8, 9, 10, 11), ghosts, "each one above every id given out");
+    HttpResponse<String> full = send(endpoint(at), "POST", "/v1/members?address=127.0.0.1:" + freePort() + ":" + freePort(), null);
+    assertEquals(409, full.statusCode(), full.body());
+    assertTrue(full.body().contains("learners: promote or remove some first"), full.body());
+    assertEquals(200, put(endpoint(at), "after-ghosts", "still writes"));
   }
 
   /** Until node {@code i} has applied what the leader had committed when this was called. */
