@@ -16,17 +16,21 @@ import picocli.CommandLine.Parameters;
       "promote ID (to voter), demote ID (to learner), remove ID. Prints the answer as JSON."
     })
 final class MemberCommand extends ClientCommand {
-  @Parameters(index = "0", paramLabel = "ACTION", description = "list, add, promote, demote or remove")
+  @Parameters(index = "0", paramLabel = "ACTION", description = "list, add, promote, demote, remove or change")
   String action;
 
-  @Parameters(index = "1", arity = "0..1", paramLabel = "ID", description = "The node's index in the nodes' --members list.")
-  Integer id;
+  @Parameters(
+      index = "1",
+      arity = "0..1",
+      paramLabel = "ID|CHANGES",
+      description = "The node's id (its index in --members, or the id it got when it joined); for change, several changes at once, e.g. voter:3,voter:4,remove:0 (joint consensus when more than one voter changes).")
+  String target;
 
   @Override
   public Integer call() {
     HttpFailover http = endpoints.client();
     if (action.equals("list")) {
-      if (id != null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "list takes no ID");
+      if (target != null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "list takes no ID");
       return finish(http.send("GET", "/v1/members", null, true));
     }
     String method;
@@ -44,13 +48,24 @@ final class MemberCommand extends ClientCommand {
         method = "DELETE";
         path = "/v1/members/" + requireId();
       }
-      default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(), "ACTION is list, add, promote, demote or remove, not " + action);
+      case "change" -> {
+        if (target == null) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "change needs CHANGES, e.g. voter:3,remove:0");
+        method = "POST";
+        path = "/v1/members?changes=" + java.net.URLEncoder.encode(target, java.nio.charset.StandardCharsets.UTF_8);
+      }
+      default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(), "ACTION is list, add, promote, demote, remove or change, not " + action);
     }
     return atLeader(http, method, path);
   }
 
   private int requireId() {
-    if (id == null || id < 0) throw new picocli.CommandLine.ParameterException(spec.commandLine(), action + " needs a node ID");
+    int id;
+    try {
+      id = target == null ? -1 : Integer.parseInt(target);
+    } catch (NumberFormatException e) {
+      id = -1;
+    }
+    if (id < 0) throw new picocli.CommandLine.ParameterException(spec.commandLine(), action + " needs a node ID, not " + target);
     return id;
   }
 }

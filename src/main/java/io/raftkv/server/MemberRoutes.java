@@ -16,6 +16,7 @@ import io.raftkv.client.Stages;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.RaftPeer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -48,6 +49,9 @@ import org.apache.pekko.http.javadsl.server.Route;
  *       member's id and changes nothing.
  *   <li>{@code POST /v1/members/{id}?role=learner|voter} (default learner): adds node {@code id}, or
  *       changes its role (promotes a learner, demotes a voter).
+ *   <li>{@code POST /v1/members?changes=voter:3,voter:4,remove:0}: several changes at once (roles
+ *       voter, learner, remove); joint consensus when more than one voter changes, answered once
+ *       the group has left the joint configuration.
  *   <li>{@code DELETE /v1/members/{id}}: removes it.
  * </ul>
  *
@@ -118,7 +122,14 @@ final class MemberRoutes {
             () ->
                 concat(
                     get(() -> completeWithFuture(Stages.direct(membership.configuration()).thenApply(c -> ok(body(c))))),
-                    post(() -> parameterOptional("address", address -> join(address.orElse(null)))))),
+                    post(
+                        () ->
+                            parameterOptional(
+                                "changes",
+                                changes ->
+                                    changes.isPresent()
+                                        ? changes(changes.get())
+                                        : parameterOptional("address", address -> join(address.orElse(null))))))),
         path(
             PathMatchers.segment(),
             id ->
@@ -135,23 +146,69 @@ final class MemberRoutes {
     } catch (NumberFormatException e) {
       return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "not a node id: " + idText));
     }
-    Configuration.Change c;
-    if (role == null) c = new Configuration.Remove(id);
-    else if (role.equals("voter")) c = new Configuration.AddVoter(id);
-    else if (role.equals("learner")) c = new Configuration.AddLearner(id);
-    else return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "role is voter or learner, not " + role));
+    Configuration.Change c = change(role == null ? "remove" : role, id);
+    if (c == null || c instanceof Configuration.Remove && role != null) {
+      return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "role is voter or learner, not " + role));
+    }
+    return changing(List.of(c));
+  }
+
+  /** Proposes {@code changes} if every id is in an address book, and answers once committed. */
+  private Route changing(List<Configuration.Change> changes) {
     long until = System.nanoTime() + deadline.toNanos();
     return completeWithFuture(
         Stages.direct(membership.configuration())
             .thenCompose(
                 now -> {
-                  if (id < 0 || (id >= membership.givenAddresses().size() && !now.addresses().containsKey(id))) {
-                    return CompletableFuture.completedFuture(
-                        HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "n" + id + " is in no address book: not in --members, never joined"));
+                  for (Configuration.Change c : changes) {
+                    int id = c.id();
+                    if (id < 0 || (id >= membership.givenAddresses().size() && !now.addresses().containsKey(id))) {
+                      return CompletableFuture.completedFuture(
+                          HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "n" + id + " is in no address book: not in --members, never joined"));
+                    }
                   }
-                  return proposed(() -> membership.change(List.of(c)), p -> p, until).thenCompose(p -> answer(p, until, null));
+                  return proposed(() -> membership.change(changes), p -> p, until).thenCompose(p -> answer(p, until, null));
                 })
             .exceptionally(e -> HttpOutcomes.error(StatusCodes.SERVICE_UNAVAILABLE, "Unavailable", null)));
+  }
+
+  /** The most changes one request may make. */
+  static final int MAX_CHANGES = 16;
+
+  /**
+   * Several changes at once, {@code role:id} separated by commas ({@code voter:3,voter:4,remove:0};
+   * roles voter, learner, remove): a simple change when at most one voter changes, else joint
+   * consensus, left by itself; answered once the final configuration is committed.
+   */
+  private Route changes(String spec) {
+    List<Configuration.Change> changes = new ArrayList<>();
+    for (String one : spec.split(",", -1)) {
+      String[] p = one.strip().split(":");
+      int id;
+      try {
+        if (p.length != 2) throw new NumberFormatException();
+        id = Integer.parseInt(p[1]);
+      } catch (NumberFormatException e) {
+        return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "a change is voter:ID, learner:ID or remove:ID, not '" + one + "'"));
+      }
+      Configuration.Change c = change(p[0], id);
+      if (c == null) return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "role is voter, learner or remove, not " + p[0]));
+      changes.add(c);
+    }
+    if (changes.size() > MAX_CHANGES) {
+      return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "at most " + MAX_CHANGES + " changes at once"));
+    }
+    return changing(changes);
+  }
+
+  /** {@code role} voter, learner or remove; null for another. */
+  private static Configuration.Change change(String role, int id) {
+    return switch (role) {
+      case "voter" -> new Configuration.AddVoter(id);
+      case "learner" -> new Configuration.AddLearner(id);
+      case "remove" -> new Configuration.Remove(id);
+      default -> null;
+    };
   }
 
   private Route join(String address) {
@@ -205,27 +262,43 @@ final class MemberRoutes {
       else body.putNull("leader");
       return CompletableFuture.completedFuture(HttpOutcomes.json(StatusCodes.CONFLICT, body));
     }
-    return committed(p.proposal().index(), until, joined);
+    return committed(p.proposal().index(), until, joined, false);
   }
 
-  /** Waits until this node's commit index reaches {@code index}, then answers with the membership. */
-  private CompletableFuture<HttpResponse> committed(long index, long until, Integer joined) {
+  /**
+   * Waits until this node's commit index reaches {@code index}, then answers with the membership. A
+   * joint configuration is waited out: the leader leaves it by itself, and the answer comes once
+   * that leave is committed too ({@code leaving}: a joint configuration was seen).
+   */
+  private CompletableFuture<HttpResponse> committed(long index, long until, Integer joined, boolean leaving) {
     return Stages.direct(membership.status())
         .thenCompose(
             s -> {
-              if (s.commitIndex() >= index) {
-                ObjectNode o = HttpOutcomes.object();
-                if (joined != null) o.put("id", joined.intValue());
-                o.put("index", index);
-                return Stages.direct(membership.configuration()).thenApply(c -> ok(o.set("members", body(c))));
-              }
-              if (System.nanoTime() > until) {
-                return CompletableFuture.completedFuture(
-                    HttpOutcomes.error(StatusCodes.GATEWAY_TIMEOUT, "ErrMaybe", "not committed within " + deadline.toMillis() + " ms"));
-              }
-              return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
-                  .thenCompose(x -> committed(index, until, joined));
+              if (s.commitIndex() < index) return later(() -> committed(index, until, joined, leaving), until);
+              return Stages.direct(membership.configuration())
+                  .thenCompose(
+                      c -> {
+                        if (c.isJoint()) return later(() -> committed(index, until, joined, true), until);
+                        if (leaving) {
+                          // the leave is appended: wait for everything up to it
+                          return Stages.direct(membership.status()).thenCompose(now -> committed(now.lastLogIndex(), until, joined, false));
+                        }
+                        ObjectNode o = HttpOutcomes.object();
+                        if (joined != null) o.put("id", joined.intValue());
+                        o.put("index", index);
+                        return CompletableFuture.completedFuture(ok(o.set("members", body(c))));
+                      });
             });
+  }
+
+  /** {@code next} after a short pause, or ErrMaybe once {@code until} has passed. */
+  private CompletableFuture<HttpResponse> later(Supplier<CompletableFuture<HttpResponse>> next, long until) {
+    if (System.nanoTime() > until) {
+      return CompletableFuture.completedFuture(
+          HttpOutcomes.error(StatusCodes.GATEWAY_TIMEOUT, "ErrMaybe", "not committed within " + deadline.toMillis() + " ms"));
+    }
+    return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
+        .thenCompose(x -> next.get());
   }
 
   private ObjectNode body(Configuration c) {

@@ -31,7 +31,7 @@ import picocli.CommandLine;
 /**
  * A running cluster changes its membership through the CLI and {@code /v1/members}: five nodes in
  * this JVM over Artery, the group starting with voters 0, 1 and 2 ({@code --voters}); nodes 3 and 4
- * are added as learners, promoted, the first leader is removed, and a promoted node restarted from
+ * are added as learners, promoted together in one joint change, the first leader is removed, and a promoted node restarted from
  * its data is still a voter. Writes before, during and after are all there.
  */
 @Timeout(120)
@@ -61,10 +61,11 @@ class MembershipClusterTest {
 
     assertEquals(Main.OK, code("member", "add", "3", "--endpoints", all));
     assertEquals(Main.OK, code("member", "add", "4", "--endpoints", all));
-    assertEquals(Main.OK, code("member", "promote", "3", "--endpoints", all));
-    assertEquals(Main.OK, code("member", "promote", "4", "--endpoints", all));
-    JsonNode five = JSON.readTree(cli("member", "list", "--endpoints", endpoint(first)));
+    // both promoted in one joint change (two voters change), answered once it has been left
+    JsonNode five = JSON.readTree(cli("member", "change", "voter:3,voter:4", "--endpoints", all)).get("members");
     assertEquals("[0,1,2,3,4]", five.get("voters").toString(), five.toString());
+    assertTrue(five.get("outgoing") == null, "not joint any more: " + five);
+    assertEquals(Main.USAGE, code("member", "change", "voter:3,boss:4", "--endpoints", all), "an unknown role: 400");
     assertEquals(Main.USAGE, code("member", "add", "9", "--endpoints", all), "no node 9 in --members: 400");
 
     int leader = awaitLeader(Set.of(0, 1, 2, 3, 4));
