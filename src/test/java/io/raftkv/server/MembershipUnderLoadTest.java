@@ -13,12 +13,6 @@ import io.raftkv.testing.lin.KvInput;
 import io.raftkv.testing.lin.KvModel;
 import io.raftkv.testing.lin.KvOutput;
 import java.io.IOException;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -75,8 +69,7 @@ class MembershipUnderLoadTest {
   @TempDir Path dir;
   private RaftKvService service;
   private NodeProcesses nodes;
-  private final HttpClient http =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+  private NodeHttp http;
   private final HistoryRecorder history = new HistoryRecorder();
   /** Tokens of appends a node acknowledged, per key. */
   private final Map<String, List<String>> ackedAppends = new ConcurrentHashMap<>();
@@ -98,6 +91,7 @@ class MembershipUnderLoadTest {
   @Test
   void growsRemovesTheLeaderAndReplacesAKilledVoterUnderLoad() throws Exception {
     service = new RaftKvService(MEMBERS); // addresses for all six; the five first are --members
+    http = new NodeHttp(service);
     IntFunction<List<String>> fixed = withVoters(NodeProcesses.raftkvNode(service.members().subList(0, JOINER), dir), FIRST_VOTERS);
     IntFunction<List<String>> joiner = joining(service.command(dir));
     nodes = new NodeProcesses(MEMBERS, id -> id == JOINER ? joiner.apply(id) : fixed.apply(id), dir);
@@ -129,21 +123,21 @@ class MembershipUnderLoadTest {
     int removedLeader;
     int killed;
     try {
-      sleep(1500); // let the load run before the first change
+      NodeHttp.sleep(1500); // let the load run before the first change
 
       // grow 3 -> 5
       bringInAsVoter(3);
       bringInAsVoter(4);
       awaitMembers(voters, Set.of(0, 1, 2, 3, 4), Set.of());
-      sleep(1000);
+      NodeHttp.sleep(1000);
 
       // remove the leader: a new one among the rest, then the removed node stops cleanly
       removedLeader = awaitLeader(voters, Duration.ofSeconds(30));
       removeLeader(removedLeader);
-      sleep(1000); // the removed node still serves clients (through the new leader) until it stops
+      NodeHttp.sleep(1000); // the removed node still serves clients (through the new leader) until it stops
       setTargets(voters);
       stopRemoved(removedLeader);
-      sleep(1000);
+      NodeHttp.sleep(1000);
 
       // replace a voter that died for good by node 5
       int now = awaitLeader(voters, Duration.ofSeconds(30));
@@ -154,7 +148,7 @@ class MembershipUnderLoadTest {
       nodes.kill(killed);
       remove(killed);
       joinAsVoter(JOINER);
-      sleep(1500); // the load runs on the final group
+      NodeHttp.sleep(1500); // the load runs on the final group
     } finally {
       stop.set(true);
       for (Future<?> f : clients) f.get(60, TimeUnit.SECONDS);
@@ -299,14 +293,14 @@ class MembershipUnderLoadTest {
     String last = "nothing";
     while (System.nanoTime() < deadline) {
       int leader = awaitLeader(voters, Duration.ofSeconds(30));
-      Answer a = request(leader, method, path, null);
-      if (a != null && a.status == 200) return a.json.get("members");
-      last = a == null ? "no answer from n" + leader : a.status + " " + a.json;
-      if (a == null || a.status >= 500) {
-        Answer m = request(leader, "GET", "/v1/members", null);
-        if (m != null && m.status == 200 && done.test(m.json)) return m.json;
+      NodeHttp.Answer a = request(leader, method, path, null);
+      if (a != null && a.status() == 200) return a.json().get("members");
+      last = a == null ? "no answer from n" + leader : a.status() + " " + a.json();
+      if (a == null || a.status() >= 500) {
+        NodeHttp.Answer m = request(leader, "GET", "/v1/members", null);
+        if (m != null && m.status() == 200 && done.test(m.json())) return m.json();
       }
-      sleep(50);
+      NodeHttp.sleep(50);
     }
     throw new AssertionError(method + " " + path + " not done within " + CHANGE_DEADLINE + "; last answer: " + last);
   }
@@ -317,15 +311,15 @@ class MembershipUnderLoadTest {
     for (int i : on) {
       JsonNode m = null;
       while (true) {
-        Answer a = request(i, "GET", "/v1/members", null);
-        if (a != null && a.status == 200) {
-          m = a.json;
+        NodeHttp.Answer a = request(i, "GET", "/v1/members", null);
+        if (a != null && a.status() == 200) {
+          m = a.json();
           if (ids(m, "voters").equals(wantVoters) && ids(m, "learners").equals(wantLearners) && !m.has("outgoing")) break;
         }
         if (System.nanoTime() > deadline) {
           throw new AssertionError("n" + i + " reports members " + m + ", not voters " + wantVoters + " learners " + wantLearners);
         }
-        sleep(POLL_MS);
+        NodeHttp.sleep(POLL_MS);
       }
     }
   }
@@ -333,7 +327,7 @@ class MembershipUnderLoadTest {
   private void checkWrites() {
     int appends = 0;
     for (String key : KEYS) {
-      JsonNode got = getUntilAnswered(key);
+      JsonNode got = http.getUntilAnswered(history, key, () -> java.util.Arrays.stream(targets).boxed().toList());
       String value = got == null ? "" : got.get("value").asText();
       long version = got == null ? 0 : got.get("version").asLong();
       for (String token : ackedAppends.getOrDefault(key, List.of())) {
@@ -357,16 +351,16 @@ class MembershipUnderLoadTest {
     long seq = 0;
     while (!stop.get()) {
       // A steady, modest load: appended values make the checker's states long strings.
-      sleep(80);
+      NodeHttp.sleep(80);
       int kind = rnd.nextInt(3);
       if (kind == 0) {
         String key = KEYS.get(rnd.nextInt(KEYS.size()));
         int[] to = targets;
         long h = history.begin(me, KvInput.get(key));
-        Answer a = request(to[rnd.nextInt(to.length)], "GET", path(key), null);
-        if (a == null || a.status >= 500) history.end(h, KvOutput.err(KvOutput.TIMEOUT));
-        else if (a.status == 404) history.end(h, KvOutput.noKey());
-        else history.end(h, KvOutput.value(a.json.get("value").asText(), a.json.get("version").asLong()));
+        NodeHttp.Answer a = request(to[rnd.nextInt(to.length)], "GET", NodeHttp.path(key), null);
+        if (a == null || a.status() >= 500) history.end(h, KvOutput.err(KvOutput.TIMEOUT));
+        else if (a.status() == 404) history.end(h, KvOutput.noKey());
+        else history.end(h, KvOutput.value(a.json().get("value").asText(), a.json().get("version").asLong()));
         continue;
       }
       boolean append = kind == 1;
@@ -378,64 +372,30 @@ class MembershipUnderLoadTest {
       // The same (client, seq) on every try: the store applies it once whichever node gets it.
       for (int attempt = 0; attempt < 6 && !stop.get(); attempt++) {
         int[] to = targets;
-        Answer a = request(to[(me + attempt) % to.length], append ? "POST" : "PUT", append ? path(key) + "/append" : path(key), body);
-        if (a != null && a.status == 200) {
+        NodeHttp.Answer a = request(to[(me + attempt) % to.length], append ? "POST" : "PUT", append ? NodeHttp.path(key) + "/append" : NodeHttp.path(key), body);
+        if (a != null && a.status() == 200) {
           out = KvOutput.ok();
           if (append) ackedAppends.computeIfAbsent(key, k -> Collections.synchronizedList(new ArrayList<>())).add(token);
-          ackedVersions.merge(key, a.json.get("version").asLong(), Math::max);
+          ackedVersions.merge(key, a.json().get("version").asLong(), Math::max);
           break;
         }
-        sleep(100);
+        NodeHttp.sleep(100);
       }
       history.end(h, out);
     }
   }
 
-  private record Answer(int status, JsonNode json) {}
-
-  private Answer request(int node, String method, String path, String body) {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(service.endpoint(node) + path))
-            .timeout(Duration.ofSeconds(8))
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-    if (body != null) b.header("Content-Type", "application/json");
-    try {
-      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      if (path.startsWith("/v1/kv/") && (r.statusCode() == 200 || r.statusCode() == 404)) answeredBy.merge(node, 1, Integer::sum);
-      return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
+  /** A request to node {@code node}; reads and writes it answered are counted by node. */
+  private NodeHttp.Answer request(int node, String method, String path, String body) {
+    NodeHttp.Answer a = http.request(node, method, path, body);
+    if (a != null && path.startsWith("/v1/kv/") && (a.status() == 200 || a.status() == 404)) answeredBy.merge(node, 1, Integer::sum);
+    return a;
   }
 
   private JsonNode status(int node) {
-    Answer a = request(node, "GET", "/v1/status", null);
-    if (a == null || a.status != 200) throw new AssertionError("n" + node + " status: " + (a == null ? "no answer" : a.status));
-    return a.json;
-  }
-
-  private JsonNode getUntilAnswered(String key) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < deadline) {
-      for (int i : targets) {
-        long h = history.begin(99, KvInput.get(key));
-        Answer a = request(i, "GET", path(key), null);
-        if (a != null && a.status == 200) {
-          history.end(h, KvOutput.value(a.json.get("value").asText(), a.json.get("version").asLong()));
-          return a.json;
-        }
-        if (a != null && a.status == 404) {
-          history.end(h, KvOutput.noKey());
-          return null;
-        }
-        history.end(h, KvOutput.err(KvOutput.TIMEOUT));
-      }
-      sleep(200);
-    }
-    throw new AssertionError("no node answered a read of " + key);
+    NodeHttp.Answer a = request(node, "GET", "/v1/status", null);
+    if (a == null || a.status() != 200) throw new AssertionError("n" + node + " status: " + (a == null ? "no answer" : a.status()));
+    return a.json();
   }
 
   /** The node of {@code among} that reports itself leader. */
@@ -444,10 +404,10 @@ class MembershipUnderLoadTest {
     while (System.nanoTime() < deadline) {
       for (int i : among) {
         if (!nodes.isRunning(i)) continue;
-        Answer a = request(i, "GET", "/v1/status", null);
-        if (a != null && a.status == 200 && "leader".equals(a.json.get("role").asText())) return i;
+        NodeHttp.Answer a = request(i, "GET", "/v1/status", null);
+        if (a != null && a.status() == 200 && "leader".equals(a.json().get("role").asText())) return i;
       }
-      sleep(POLL_MS);
+      NodeHttp.sleep(POLL_MS);
     }
     throw new AssertionError("no leader among " + among + " within " + timeout);
   }
@@ -455,10 +415,10 @@ class MembershipUnderLoadTest {
   private void awaitUp(int id, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      Answer a = request(id, "GET", "/v1/status", null);
-      if (a != null && a.status == 200) return;
+      NodeHttp.Answer a = request(id, "GET", "/v1/status", null);
+      if (a != null && a.status() == 200) return;
       if (System.nanoTime() > deadline || !nodes.isRunning(id)) throw new AssertionError("n" + id + " not up within " + timeout);
-      sleep(POLL_MS);
+      NodeHttp.sleep(POLL_MS);
     }
   }
 
@@ -466,12 +426,12 @@ class MembershipUnderLoadTest {
     long deadline = System.nanoTime() + timeout.toNanos();
     long applied = -1;
     while (System.nanoTime() < deadline) {
-      Answer a = request(id, "GET", "/v1/status", null);
-      if (a != null && a.status == 200) {
-        applied = a.json.get("appliedIndex").asLong();
+      NodeHttp.Answer a = request(id, "GET", "/v1/status", null);
+      if (a != null && a.status() == 200) {
+        applied = a.json().get("appliedIndex").asLong();
         if (applied >= index) return;
       }
-      sleep(POLL_MS);
+      NodeHttp.sleep(POLL_MS);
     }
     throw new AssertionError("n" + id + " applied only " + applied + " of " + index + " within " + timeout);
   }
@@ -529,19 +489,11 @@ class MembershipUnderLoadTest {
     }
   }
 
-  private static String path(String key) {
-    return "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-  }
+
 
   private static double seconds(long since) {
     return (System.nanoTime() - since) / 1e9;
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
+
 }

@@ -12,13 +12,6 @@ import io.raftkv.testing.lin.KvHistoryChecks;
 import io.raftkv.testing.lin.KvInput;
 import io.raftkv.testing.lin.KvModel;
 import io.raftkv.testing.lin.KvOutput;
-import java.io.IOException;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,8 +49,7 @@ class MultiProcessClusterTest {
   @TempDir Path dir;
   private RaftKvService service;
   private NodeProcesses nodes;
-  private final HttpClient http =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+  private NodeHttp http;
   private final HistoryRecorder history = new HistoryRecorder();
   /** Tokens of appends a node acknowledged, per key. */
   private final Map<String, List<String>> ackedAppends = new ConcurrentHashMap<>();
@@ -70,6 +62,7 @@ class MultiProcessClusterTest {
   @Test
   void survivesKillNineOfLeaderAndFollowerAndAFullRestart() throws Exception {
     service = new RaftKvService(N);
+    http = new NodeHttp(service);
     nodes = new NodeProcesses(N, service.command(dir), dir);
     long t0 = System.nanoTime();
     for (int i = 0; i < N; i++) start(i);
@@ -124,7 +117,7 @@ class MultiProcessClusterTest {
 
     int appends = 0;
     for (String key : KEYS) {
-      JsonNode got = getUntilAnswered(key);
+      JsonNode got = http.getUntilAnswered(history, key, () -> java.util.stream.IntStream.range(0, N).boxed().toList());
       String value = got == null ? "" : got.get("value").asText();
       for (String token : ackedAppends.getOrDefault(key, List.of())) {
         int first = value.indexOf(token);
@@ -146,17 +139,17 @@ class MultiProcessClusterTest {
     while (!stop.get()) {
       // A steady, modest load: the point is faults under traffic, and the history must stay small
       // enough for the checker (appended values make its states long strings).
-      sleep(150);
+      NodeHttp.sleep(150);
       String key = KEYS.get(rnd.nextInt(KEYS.size()));
       if (rnd.nextInt(3) == 0) {
         long h = history.begin(me, KvInput.get(key));
-        Answer a = request(rnd.nextInt(N), "GET", path(key), null);
-        if (a == null || a.status >= 500) {
+        NodeHttp.Answer a = http.request(rnd.nextInt(N), "GET", NodeHttp.path(key), null);
+        if (a == null || a.status() >= 500) {
           history.end(h, KvOutput.err(KvOutput.TIMEOUT));
-        } else if (a.status == 404) {
+        } else if (a.status() == 404) {
           history.end(h, KvOutput.noKey());
         } else {
-          history.end(h, KvOutput.value(a.json.get("value").asText(), a.json.get("version").asLong()));
+          history.end(h, KvOutput.value(a.json().get("value").asText(), a.json().get("version").asLong()));
         }
         continue;
       }
@@ -166,60 +159,16 @@ class MultiProcessClusterTest {
       KvOutput out = KvOutput.err(KvOutput.TIMEOUT);
       // The same (client, seq) on every try: the store applies it once whichever node gets it.
       for (int attempt = 0; attempt < 6 && !stop.get(); attempt++) {
-        Answer a = request((me + attempt) % N, "POST", path(key) + "/append", body);
-        if (a != null && a.status == 200) {
-          out = new KvOutput("", a.json.get("version").asLong(), KvOutput.OK);
+        NodeHttp.Answer a = http.request((me + attempt) % N, "POST", NodeHttp.path(key) + "/append", body);
+        if (a != null && a.status() == 200) {
+          out = new KvOutput("", a.json().get("version").asLong(), KvOutput.OK);
           ackedAppends.computeIfAbsent(key, k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(token);
           break;
         }
-        sleep(100);
+        NodeHttp.sleep(100);
       }
       history.end(h, out.err().equals(KvOutput.OK) ? KvOutput.ok() : out);
     }
-  }
-
-  private record Answer(int status, JsonNode json) {}
-
-  private Answer request(int node, String method, String path, String body) {
-    HttpRequest.Builder b =
-        HttpRequest.newBuilder(URI.create(service.endpoint(node) + path))
-            .timeout(Duration.ofSeconds(8))
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-    if (body != null) b.header("Content-Type", "application/json");
-    try {
-      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-  }
-
-  private JsonNode getUntilAnswered(String key) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < deadline) {
-      for (int i = 0; i < N; i++) {
-        long h = history.begin(99, KvInput.get(key));
-        Answer a = request(i, "GET", path(key), null);
-        if (a != null && a.status == 200) {
-          history.end(h, KvOutput.value(a.json.get("value").asText(), a.json.get("version").asLong()));
-          return a.json;
-        }
-        if (a != null && a.status == 404) {
-          history.end(h, KvOutput.noKey());
-          return null;
-        }
-        history.end(h, KvOutput.err(KvOutput.TIMEOUT));
-      }
-      sleep(200);
-    }
-    throw new AssertionError("no node answered a read of " + key);
-  }
-
-  private static String path(String key) {
-    return "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8);
   }
 
   private void start(int i) {
@@ -235,10 +184,10 @@ class MultiProcessClusterTest {
     while (System.nanoTime() < deadline) {
       for (int i = 0; i < N; i++) {
         if (!nodes.isRunning(i)) continue;
-        Answer a = request(i, "GET", "/v1/status", null);
-        if (a != null && a.status == 200 && "leader".equals(a.json.get("role").asText())) return i;
+        NodeHttp.Answer a = http.request(i, "GET", "/v1/status", null);
+        if (a != null && a.status() == 200 && "leader".equals(a.json().get("role").asText())) return i;
       }
-      sleep(200);
+      NodeHttp.sleep(200);
     }
     throw new AssertionError("no leader within " + timeout + "; logs in " + dumpLogs());
   }
@@ -247,10 +196,10 @@ class MultiProcessClusterTest {
     long deadline = System.nanoTime() + timeout.toNanos();
     for (int i = 0; i < N; i++) {
       while (true) {
-        Answer a = request(i, "GET", "/v1/status", null);
-        if (a != null && a.status == 200) break;
+        NodeHttp.Answer a = http.request(i, "GET", "/v1/status", null);
+        if (a != null && a.status() == 200) break;
         if (System.nanoTime() > deadline) throw new AssertionError("n" + i + " not up; logs in " + dumpLogs());
-        sleep(200);
+        NodeHttp.sleep(200);
       }
     }
   }
@@ -259,11 +208,5 @@ class MultiProcessClusterTest {
     return nodes.tailLogs(30);
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
+
 }
