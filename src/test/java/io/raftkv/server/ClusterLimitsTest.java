@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.raftkv.raft.Role;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -45,12 +42,11 @@ class ClusterLimitsTest {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    List<NodeServer.Member> members = new ArrayList<>();
-    for (int i = 0; i < 3; i++) members.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
+    List<NodeServer.Member> members = LocalNodes.members(3);
     for (int i = 0; i < 3; i++) {
       nodes.add(NodeServer.start(new NodeServer.Settings("kv", i, members, dir.resolve("n" + i), 64 << 20, LIMITS)));
     }
-    int leader = awaitLeader();
+    int leader = LocalNodes.awaitLeader(nodes, Duration.ofSeconds(60));
     follower = endpoint((leader + 1) % 3);
     otherFollower = endpoint((leader + 2) % 3);
   }
@@ -113,26 +109,13 @@ class ClusterLimitsTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
+
 
   private static String endpoint(int i) {
     return "http://127.0.0.1:" + nodes.get(i).httpAddress().getPort();
   }
 
-  private static int awaitLeader() throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      for (int i = 0; i < nodes.size(); i++) {
-        if (nodes.get(i).status().toCompletableFuture().get().role() == Role.LEADER) return i;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no leader within 60 s");
-  }
+
 
   private static String kv(String key) {
     return "/v1/kv/" + URLEncoder.encode(key, StandardCharsets.UTF_8).replace("+", "%20");

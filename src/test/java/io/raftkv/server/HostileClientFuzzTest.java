@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.raftkv.raft.Role;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,7 +12,6 @@ import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -52,12 +50,11 @@ class HostileClientFuzzTest {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    List<NodeServer.Member> members = new ArrayList<>();
-    for (int i = 0; i < 3; i++) members.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
+    List<NodeServer.Member> members = LocalNodes.members(3);
     for (int i = 0; i < 3; i++) {
       nodes.add(NodeServer.start(new NodeServer.Settings("kv", i, members, dir.resolve("n" + i), 8 << 20, HttpApi.Limits.defaults())));
     }
-    awaitLeader();
+    LocalNodes.awaitLeader(nodes, Duration.ofSeconds(60));
     for (int i = 0; i < 10; i++) KNOWN.put("known-" + i, "value " + i + " ✓");
     for (Map.Entry<String, String> e : KNOWN.entrySet()) {
       Answer a = exchange(nodes.get(0), put(e.getKey(), e.getValue()));
@@ -314,20 +311,4 @@ class HostileClientFuzzTest {
     return used;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static void awaitLeader() throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      for (NodeServer n : nodes) {
-        if (n.status().toCompletableFuture().get().role() == Role.LEADER) return;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no leader within 60 s");
-  }
 }

@@ -6,11 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftkv.cli.Main;
-import io.raftkv.raft.Role;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,8 +47,7 @@ class MembershipClusterTest {
 
   @Test
   void threeVotersGrowToFiveLoseTheFirstLeaderAndKeepEveryWrite() throws Exception {
-    members = new ArrayList<>();
-    for (int i = 0; i < 5; i++) members.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
+    members = LocalNodes.members(5);
     for (int i = 0; i < 5; i++) nodes[i] = start(i);
     String all = IntStream.range(0, 5).mapToObj(this::endpoint).collect(Collectors.joining(","));
     int first = awaitLeader(Set.of(0, 1, 2));
@@ -100,13 +96,12 @@ class MembershipClusterTest {
    */
   @Test
   void aNodeOutsideTheMemberListJoinsThroughTheGroupAndCarriesItAfterRestarts() throws Exception {
-    members = new ArrayList<>();
-    for (int i = 0; i < 3; i++) members.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
+    members = LocalNodes.members(3);
     for (int i = 0; i < 3; i++) nodes[i] = start(i);
     int first = awaitLeader(Set.of(0, 1, 2));
     for (int i = 0; i < 10; i++) assertEquals(200, put(endpoint(first), "k" + i, "v" + i));
 
-    String address = "127.0.0.1:" + freePort() + ":" + freePort();
+    String address = LocalNodes.members(1).get(0).spec();
     List<URI> group = IntStream.range(0, 3).mapToObj(i -> URI.create(endpoint(i))).toList();
     Path data = dir.resolve("joined");
     long t0 = System.nanoTime();
@@ -171,12 +166,12 @@ class MembershipClusterTest {
     int at = awaitLeader(Set.of(0, 3));
     List<Integer> ghosts = new ArrayList<>();
     for (int k = 0; k < io.raftkv.raft.RaftPeer.MAX_LEARNERS; k++) {
-      HttpResponse<String> r = send(endpoint(at), "POST", "/v1/members?address=127.0.0.1:" + freePort() + ":" + freePort(), null);
+      HttpResponse<String> r = send(endpoint(at), "POST", "/v1/members?address=" + LocalNodes.members(1).get(0).spec(), null);
       assertEquals(200, r.statusCode(), r.body());
       ghosts.add(JSON.readTree(r.body()).get("id").asInt());
     }
     assertEquals(List.of(4, 5, 6, 7, 8, 9, 10, 11), ghosts, "each one above every id given out");
-    HttpResponse<String> full = send(endpoint(at), "POST", "/v1/members?address=127.0.0.1:" + freePort() + ":" + freePort(), null);
+    HttpResponse<String> full = send(endpoint(at), "POST", "/v1/members?address=" + LocalNodes.members(1).get(0).spec(), null);
     assertEquals(409, full.statusCode(), full.body());
     assertTrue(full.body().contains("learners: promote or remove some first"), full.body());
     assertEquals(200, put(endpoint(at), "after-ghosts", "still writes"));
@@ -198,25 +193,15 @@ class MembershipClusterTest {
         new NodeServer.Settings("kv", i, members, dir.resolve("n" + i), 8 << 20, HttpApi.Limits.defaults()).withVoters(Set.of(0, 1, 2)));
   }
 
+  private int awaitLeader(Set<Integer> among) throws InterruptedException {
+    return LocalNodes.awaitLeader(nodes, among, Duration.ofSeconds(30));
+  }
+
   private String endpoint(int i) {
     return "http://127.0.0.1:" + members.get(i).httpPort();
   }
 
-  private int awaitLeader(Set<Integer> among) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (System.nanoTime() < deadline) {
-      for (int i : among) {
-        if (nodes[i] == null) continue;
-        try {
-          if (nodes[i].status().toCompletableFuture().get().role() == Role.LEADER) return i;
-        } catch (Exception notYet) {
-          // stopping or starting
-        }
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no leader among " + among);
-  }
+
 
   private int put(String endpoint, String key, String value) throws Exception {
     return send(endpoint, "PUT", "/v1/kv/" + key, "{\"value\":\"" + value + "\"}").statusCode();
@@ -248,9 +233,5 @@ class MembershipClusterTest {
     return code;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
+
 }

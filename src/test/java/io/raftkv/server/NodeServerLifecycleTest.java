@@ -10,7 +10,6 @@ import io.raftkv.cli.Main;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,7 +17,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -40,18 +38,8 @@ class NodeServerLifecycleTest {
 
   @TempDir Path dir;
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
-  /** {@code n} members on free ports. */
-  private static List<NodeServer.Member> members(int n) throws IOException {
-    List<NodeServer.Member> ms = new ArrayList<>();
-    for (int i = 0; i < n; i++) ms.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
-    return ms;
-  }
+
 
   private static void deleteTree(Path p) throws IOException {
     try (Stream<Path> s = Files.walk(p)) {
@@ -62,7 +50,7 @@ class NodeServerLifecycleTest {
   @Test
   void aNodeWhoseDiskFailsReportsItAndARequestedStopDoesNot() throws Exception {
     Path data = dir.resolve("n0");
-    List<NodeServer.Member> three = members(3);
+    List<NodeServer.Member> three = LocalNodes.members(3);
     NodeServer server =
         NodeServer.start(new NodeServer.Settings("kv", 0, three, data, 8 << 20, HttpApi.Limits.defaults()));
     try {
@@ -84,7 +72,7 @@ class NodeServerLifecycleTest {
     }
 
     NodeServer healthy =
-        NodeServer.start(new NodeServer.Settings("kv", 0, members(1), dir.resolve("n1"), 8 << 20, HttpApi.Limits.defaults()));
+        NodeServer.start(new NodeServer.Settings("kv", 0, LocalNodes.members(1), dir.resolve("n1"), 8 << 20, HttpApi.Limits.defaults()));
     healthy.stop();
     healthy.system().getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertFalse(healthy.failed().toCompletableFuture().isDone(), "a requested stop is no failure");
@@ -93,7 +81,7 @@ class NodeServerLifecycleTest {
   @Test
   void leadershipTransferRouteAndCommandAnswerThePeersVerdict() throws Exception {
     NodeServer server =
-        NodeServer.start(new NodeServer.Settings("kv", 0, members(1), dir.resolve("one"), 8 << 20, HttpApi.Limits.defaults()));
+        NodeServer.start(new NodeServer.Settings("kv", 0, LocalNodes.members(1), dir.resolve("one"), 8 << 20, HttpApi.Limits.defaults()));
     try {
       String endpoint = "http://127.0.0.1:" + server.httpAddress().getPort();
       awaitLeader(endpoint);
@@ -127,7 +115,7 @@ class NodeServerLifecycleTest {
 
   @Test
   void theNodeProcessExitsWithFourWhenItStopsServingAndAsStoppedOnSigterm() throws Exception {
-    List<NodeServer.Member> ms = members(3);
+    List<NodeServer.Member> ms = LocalNodes.members(3);
     StringBuilder spec = new StringBuilder();
     for (NodeServer.Member m : ms) spec.append(spec.length() == 0 ? "" : ",").append(m.host()).append(':').append(m.port()).append(':').append(m.httpPort());
     Path data = dir.resolve("proc");

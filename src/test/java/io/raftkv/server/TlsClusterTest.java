@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftkv.cli.Main;
 import io.raftkv.raft.Role;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,12 +56,12 @@ class TlsClusterTest {
     readFile = TlsFixtures.tokenFile(dir.resolve("read.tokens"), READ);
     HttpAuth auth = HttpAuth.fromFiles(readFile, writeFile, true);
     https = TlsFixtures.trustingClient(pair.certificate());
-    List<NodeServer.Member> members = members(3);
+    List<NodeServer.Member> members = LocalNodes.members(3);
     for (int i = 0; i < 3; i++) {
       TlsSettings tls = i < 2 ? pair.settings() : TlsSettings.pem(pair.certificate(), key, pair.certificate());
       nodes.add(NodeServer.start(settings(i, members, "n" + i).withTls(tls).withAuth(auth)));
     }
-    leader = awaitLeader(nodes, Duration.ofSeconds(60));
+    leader = LocalNodes.awaitLeader(nodes, Duration.ofSeconds(60));
   }
 
   @AfterAll
@@ -129,7 +127,7 @@ class TlsClusterTest {
     // two members, so neither can lead without the other: the pair that trusts nothing of the
     // other's never elects a leader, where two trusting nodes elect one in about a second
     SelfSignedTls.Pair stranger = TlsFixtures.pair(dir.resolve("stranger"));
-    List<NodeServer.Member> two = members(2);
+    List<NodeServer.Member> two = LocalNodes.members(2);
     List<NodeServer> pairOfNodes = new ArrayList<>();
     try {
       pairOfNodes.add(NodeServer.start(settings(0, two, "s0").withTls(pair.settings())));
@@ -150,32 +148,15 @@ class TlsClusterTest {
     return new NodeServer.Settings("kv", id, members, dir.resolve(data), 8 << 20, HttpApi.Limits.defaults());
   }
 
-  private static List<NodeServer.Member> members(int n) throws IOException {
-    List<NodeServer.Member> ms = new ArrayList<>();
-    for (int i = 0; i < n; i++) ms.add(new NodeServer.Member("127.0.0.1", freePort(), "127.0.0.1", freePort()));
-    return ms;
-  }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
+
+
 
   private static String endpoint(int i) {
     return "https://127.0.0.1:" + nodes.get(i).httpAddress().getPort();
   }
 
-  private static int awaitLeader(List<NodeServer> ns, Duration within) throws Exception {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (System.nanoTime() < deadline) {
-      for (int i = 0; i < ns.size(); i++) {
-        if (ns.get(i).status().toCompletableFuture().get().role() == Role.LEADER) return i;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no leader within " + within);
-  }
+
 
   private static HttpResponse<String> send(HttpClient client, String endpoint, String method, String path, String body, String token)
       throws Exception {
