@@ -522,20 +522,12 @@ public class RaftCore {
   private void onMembersCommitted() {
     if (members.isJoint() && members.autoLeave()) {
       appendConfiguration(members.apply(List.of(), Configuration.Transition.AUTO));
-    } else if (!members.isVoter(id)) {
-      int next = bestTransferee();
-      if (next != -1 && progress[next].match != log.lastIndex()) {
-        // It appended more since the change (a busy leader): hand over as a transfer does. No new
-        // proposals; the voter is brought up to date and told to campaign on its reply
-        // (maybeSendTimeoutNow), and this leader steps down then, or when the transfer's
-        // election timeout ends (tickLeader).
-        leadTransferee = next;
-        electionElapsed = 0;
-        sendAppend(next, false);
-        return;
-      }
-      if (next != -1) send(next, new TimeoutNow(term));
-      becomeFollower(term, -1);
+    } else if (!members.isVoter(id) && leadTransferee == -1) { // called at every commit: start it once
+      // Hand over as a leadership transfer does, to the most up-to-date voter: a TimeoutNow at once
+      // if it has everything, else once it has caught up (a busy leader appended more since the
+      // change), taking no new proposals meanwhile. This leader steps down after sending it
+      // (maybeSendTimeoutNow), or when the transfer's election timeout ends (tickLeader).
+      if (transferLeadership(-1) != Transfer.STARTED) becomeFollower(term, -1);
     }
   }
 
