@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -279,11 +280,12 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
 
   private Behavior<Command> onAddNode(AddNode a) {
     Configuration c = core.configuration();
+    Set<Integer> members = c.members();
     int highest = settings.n() - 1;
-    for (int id : c.members()) highest = Math.max(highest, id);
+    for (int id : members) highest = Math.max(highest, id);
     for (Map.Entry<Integer, String> e : c.addresses().entrySet()) {
       highest = Math.max(highest, e.getKey());
-      if (e.getValue().equals(a.address()) && c.members().contains(e.getKey())) {
+      if (e.getValue().equals(a.address()) && members.contains(e.getKey())) {
         boolean leads = core.role() == Role.LEADER;
         Proposal at = new Proposal(leads ? core.lastLogIndex() : -1, core.term(), leads, core.leader());
         a.replyTo().tell(new AddedNode(e.getKey(), new MembershipProposal(at, null)));
@@ -296,18 +298,24 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
       a.replyTo().tell(new AddedNode(-1, new MembershipProposal(null, why)));
       return this;
     }
-    return afterInput(() -> {
-      MembershipProposal answer;
-      try {
-        List<Configuration.Change> changes = List.of(new Configuration.SetAddress(id, a.address()), new Configuration.AddLearner(id));
-        answer = new MembershipProposal(core.proposeConfiguration(changes, Configuration.Transition.AUTO), null);
-      } catch (Configuration.InvalidChangeException e) {
-        answer = new MembershipProposal(null, e.getMessage(), e.retryLater());
-      } catch (IllegalArgumentException e) { // an address SetAddress refuses
-        answer = new MembershipProposal(null, e.getMessage());
-      }
-      a.replyTo().tell(new AddedNode(id, answer));
-    });
+    Configuration.SetAddress address;
+    try {
+      address = new Configuration.SetAddress(id, a.address());
+    } catch (IllegalArgumentException e) {
+      a.replyTo().tell(new AddedNode(-1, new MembershipProposal(null, e.getMessage())));
+      return this;
+    }
+    List<Configuration.Change> changes = List.of(address, new Configuration.AddLearner(id));
+    return afterInput(() -> a.replyTo().tell(new AddedNode(id, propose(changes, Configuration.Transition.AUTO))));
+  }
+
+  /** {@link RaftCore#proposeConfiguration}'s answer, or why it refused. */
+  private MembershipProposal propose(List<? extends Configuration.Change> changes, Configuration.Transition transition) {
+    try {
+      return new MembershipProposal(core.proposeConfiguration(changes, transition), null);
+    } catch (Configuration.InvalidChangeException e) {
+      return new MembershipProposal(null, e.getMessage(), e.retryLater());
+    }
   }
 
   private static boolean addressed(int id, List<? extends Configuration.Change> changes) {
@@ -329,13 +337,7 @@ public final class RaftPeer extends AbstractBehavior<RaftPeer.Command> {
         return this;
       }
     }
-    return afterInput(() -> {
-      try {
-        c.replyTo().tell(new MembershipProposal(core.proposeConfiguration(c.changes(), c.transition()), null));
-      } catch (Configuration.InvalidChangeException e) {
-        c.replyTo().tell(new MembershipProposal(null, e.getMessage(), e.retryLater()));
-      }
-    });
+    return afterInput(() -> c.replyTo().tell(propose(c.changes(), c.transition())));
   }
 
   private Behavior<Command> onTransferLeader(TransferLeader t) {

@@ -27,10 +27,10 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * How a {@link io.raftkv.client.KvClient} reaches the nodes of a group from any ActorSystem of the
- * cluster, and asks their {@link KvGateway}s. The gateways are either given ({@link #fixed}: refs
- * resolved from the nodes' actor paths, usable as soon as the remote system is up, whatever the
- * cluster's membership) or followed in the Receptionist's listing ({@link #create}); a node not
- * (yet) listed answers as if unreachable, so the Clerk moves on to the next one.
+ * cluster, and asks their {@link KvGateway}s. The gateways are either at the nodes' actor paths
+ * ({@link #following}: usable as soon as the remote system is up, whatever the cluster's
+ * membership) or followed in the Receptionist's listing ({@link #create}); a node not (yet) listed,
+ * or with no path, answers as if unreachable, so the Clerk moves on to the next one.
  *
  * <p>Every try is a tell: the gateway's {@link Rsm.Answer} comes back to one long-lived inbox actor
  * of this call, tagged, and completes the try's future with it as it is (no ask, so no temporary
@@ -45,15 +45,14 @@ public final class ClusterServerCall implements ServerCall {
   private final Duration timeout;
   private final int n;
   /**
-   * The gateways, by node id (null: not known yet): an immutable snapshot, replaced whole. The one
-   * publication point between threads: written only at construction ({@link #fixed}) or by the
-   * {@link #directory} actor ({@link #create}), read by {@link #call} on the caller's thread for
-   * every try. A lock-free read is the point: a try tells the gateway directly, with no hop
-   * through (and no ask of) a routing actor.
+   * With {@link #create}, the gateways by node id (null: not known yet): an immutable snapshot,
+   * replaced whole. The one publication point between threads: written only by the {@link
+   * #directory} actor, read by {@link #call} on the caller's thread for every try. A lock-free read
+   * is the point: a try tells the gateway directly, with no hop through (and no ask of) a routing
+   * actor. ({@link #nodePaths} is published the same way.)
    */
   private volatile List<ActorRef<KvGateway.Forward>> gateways;
-  private final String[] localPaths; // fixed gateways in this system, by node id; else null
-  /** With {@link #following}: the nodes' paths, which grow as nodes join; else null. */
+  /** With {@link #following}: the nodes' paths, which may grow as nodes join; else null. */
   private final NodePaths nodePaths;
   /** Remote gateways resolved from {@link #nodePaths}, by path. */
   private final ConcurrentHashMap<String, ActorRef<KvGateway.Forward>> resolved = new ConcurrentHashMap<>();
@@ -63,22 +62,12 @@ public final class ClusterServerCall implements ServerCall {
   private final ActorRef<Rsm.Answer> inbox;
 
   private ClusterServerCall(
-      ActorSystem<?> system, Duration timeout, List<ActorRef<KvGateway.Forward>> gateways, String[] localPaths) {
-    this(system, timeout, gateways, localPaths, null);
-  }
-
-  private ClusterServerCall(
-      ActorSystem<?> system,
-      Duration timeout,
-      List<ActorRef<KvGateway.Forward>> gateways,
-      String[] localPaths,
-      NodePaths nodePaths) {
+      ActorSystem<?> system, Duration timeout, List<ActorRef<KvGateway.Forward>> gateways, NodePaths nodePaths) {
     this.nodePaths = nodePaths;
     this.system = system;
     this.timeout = timeout;
     this.n = gateways.size();
     this.gateways = snapshot(gateways);
-    this.localPaths = localPaths;
     this.inbox =
         system.systemActorOf(
             Behaviors.receiveMessage(this::answered), "raftkv-answers-" + UUID.randomUUID(), Props.empty());
@@ -96,31 +85,14 @@ public final class ClusterServerCall implements ServerCall {
   }
 
   /**
-   * Asks the gateways at these actor paths (one per node, in id order); nothing is discovered. A
-   * remote path is resolved once: the ref reaches whichever incarnation runs at that address. A path
-   * in {@code system} itself is looked up at each call, since that node's gateway may not exist yet
-   * (a local ref resolved before its actor exists stays dead).
-   */
-  public static ClusterServerCall fixed(ActorSystem<?> system, List<String> gatewayPaths, Duration timeout) {
-    ActorRefResolver resolver = ActorRefResolver.get(system);
-    List<ActorRef<KvGateway.Forward>> gateways = new ArrayList<>();
-    String[] localPaths = new String[gatewayPaths.size()];
-    for (int i = 0; i < gatewayPaths.size(); i++) {
-      String p = gatewayPaths.get(i);
-      boolean local = ActorPaths.fromString(p).address().equals(system.address());
-      if (local) localPaths[i] = p;
-      gateways.add(local ? null : resolver.resolveActorRef(p));
-    }
-    return new ClusterServerCall(system, timeout, gateways, localPaths);
-  }
-
-  /**
-   * Asks the gateways of the nodes at {@code paths}, including those that join later: each try
-   * reads the node's current path (a remote gateway is resolved once per path, a local one at each
-   * try, as {@link #fixed} does).
+   * Asks the gateways of the nodes at {@code paths} ({@link NodePaths#fixed}, or growing with the
+   * nodes that join later); nothing is discovered. Each try reads the node's current path. A remote
+   * gateway is resolved once per path: the ref reaches whichever incarnation runs at that address.
+   * One in {@code system} itself is looked up at each try, since that node's gateway may not exist
+   * yet (a local ref resolved before its actor exists stays dead).
    */
   public static ClusterServerCall following(ActorSystem<?> system, NodePaths paths, Duration timeout) {
-    return new ClusterServerCall(system, timeout, List.of(), null, paths);
+    return new ClusterServerCall(system, timeout, List.of(), paths);
   }
 
   /** Starts following the {@code n} gateways of {@code group} in {@code system}. */
@@ -152,9 +124,6 @@ public final class ClusterServerCall implements ServerCall {
   @Override
   public CompletionStage<Rsm.Result> call(int server, KvOp op) {
     ActorRef<KvGateway.Forward> to = nodePaths != null ? gatewayOf(server) : gateways.get(server);
-    if (to == null && localPaths != null && localPaths[server] != null) {
-      to = ActorRefResolver.get(system).resolveActorRef(localPaths[server]);
-    }
     if (to == null) return CompletableFuture.failedFuture(new IllegalStateException("node " + server + " not reachable yet"));
     long tag = tags.incrementAndGet();
     CompletableFuture<Rsm.Result> answer = new CompletableFuture<>();

@@ -146,11 +146,10 @@ final class MemberRoutes {
     } catch (NumberFormatException e) {
       return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "not a node id: " + idText));
     }
-    Configuration.Change c = change(role == null ? "remove" : role, id);
-    if (c == null || c instanceof Configuration.Remove && role != null) {
+    if (role != null && !role.equals("voter") && !role.equals("learner")) {
       return complete(HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "role is voter or learner, not " + role));
     }
-    return changing(List.of(c));
+    return changing(List.of(change(role == null ? "remove" : role, id)));
   }
 
   /** Proposes {@code changes} if every id is in an address book, and answers once committed. */
@@ -160,11 +159,11 @@ final class MemberRoutes {
         Stages.direct(membership.configuration())
             .thenCompose(
                 now -> {
+                  SortedMap<Integer, String> book = addressBook(membership.givenAddresses(), now);
                   for (Configuration.Change c : changes) {
-                    int id = c.id();
-                    if (id < 0 || (id >= membership.givenAddresses().size() && !now.addresses().containsKey(id))) {
+                    if (!book.containsKey(c.id())) {
                       return CompletableFuture.completedFuture(
-                          HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "n" + id + " is in no address book: not in --members, never joined"));
+                          HttpOutcomes.error(StatusCodes.BAD_REQUEST, "BadRequest", "n" + c.id() + " is in no address book: not in --members, never joined"));
                     }
                   }
                   return proposed(() -> membership.change(changes), p -> p, until).thenCompose(p -> answer(p, until, null));
@@ -246,8 +245,7 @@ final class MemberRoutes {
         .thenCompose(
             t -> {
               if (!proposalOf.apply(t).retryLater() || System.nanoTime() > until) return CompletableFuture.completedFuture(t);
-              return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
-                  .thenCompose(x -> proposed(ask, proposalOf, until));
+              return afterPoll(() -> proposed(ask, proposalOf, until));
             });
   }
 
@@ -297,6 +295,11 @@ final class MemberRoutes {
       return CompletableFuture.completedFuture(
           HttpOutcomes.error(StatusCodes.GATEWAY_TIMEOUT, "ErrMaybe", "not committed within " + deadline.toMillis() + " ms"));
     }
+    return afterPoll(next);
+  }
+
+  /** {@code next}, started {@link #POLL} from now. */
+  private static <T> CompletableFuture<T> afterPoll(Supplier<? extends CompletionStage<T>> next) {
     return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(POLL.toMillis(), TimeUnit.MILLISECONDS))
         .thenCompose(x -> next.get());
   }
@@ -317,7 +320,7 @@ final class MemberRoutes {
   }
 
   /** The ids given out, with their addresses: those given at start, overridden and extended by {@code c}'s. */
-  static SortedMap<Integer, String> addressBook(List<String> given, Configuration c) {
+  private static SortedMap<Integer, String> addressBook(List<String> given, Configuration c) {
     SortedMap<Integer, String> book = new TreeMap<>();
     for (int i = 0; i < given.size(); i++) book.put(i, given.get(i));
     book.putAll(c.addresses());

@@ -10,9 +10,7 @@ import io.raftkv.raft.RaftStorage;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.transport.ClusterTransport;
 import io.raftkv.transport.NodePaths;
-import io.raftkv.transport.PeerPacket;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -178,13 +176,12 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
    * t}; see {@link #client(ActorSystem, List, Duration, Duration)}.
    */
   public static KvClient client(ActorSystem<?> system, NodePaths paths, NodeTimeouts t) {
-    ClusterServerCall call = ClusterServerCall.following(system, paths, tryTimeout(t.tryTimeout(), t.requestDeadline()));
-    return new KvClient(call, paths.given().size(), new KvClient.Settings(t.retryBackoff(), t.requestDeadline()));
+    return client(system, paths, t.requestDeadline(), t.tryTimeout(), t.retryBackoff());
   }
 
   /** A Clerk for the nodes at {@code nodePaths} (see below) with the timeouts of {@code t}. */
   public static KvClient client(ActorSystem<?> system, List<String> nodePaths, NodeTimeouts t) {
-    return client(system, nodePaths, t.requestDeadline(), t.tryTimeout(), t.retryBackoff());
+    return client(system, NodePaths.fixed(nodePaths), t.requestDeadline(), t.tryTimeout(), t.retryBackoff());
   }
 
   /**
@@ -194,15 +191,13 @@ public final class RaftKvNode extends AbstractBehavior<RaftKvNode.Command> {
    * is tried; a call gives up (Err.Timeout) after {@code deadline}.
    */
   public static KvClient client(ActorSystem<?> system, List<String> nodePaths, Duration deadline, Duration tryTimeout) {
-    return client(system, nodePaths, deadline, tryTimeout, NodeTimeouts.defaults().retryBackoff());
+    return client(system, NodePaths.fixed(nodePaths), deadline, tryTimeout, NodeTimeouts.defaults().retryBackoff());
   }
 
   private static KvClient client(
-      ActorSystem<?> system, List<String> nodePaths, Duration deadline, Duration tryTimeout, Duration retryBackoff) {
-    List<String> gateways = new ArrayList<>();
-    for (String p : nodePaths) gateways.add(gatewayPath(p));
-    ClusterServerCall call = ClusterServerCall.fixed(system, gateways, tryTimeout(tryTimeout, deadline));
-    return new KvClient(call, nodePaths.size(), new KvClient.Settings(retryBackoff, deadline));
+      ActorSystem<?> system, NodePaths paths, Duration deadline, Duration tryTimeout, Duration retryBackoff) {
+    ClusterServerCall call = ClusterServerCall.following(system, paths, tryTimeout(tryTimeout, deadline));
+    return new KvClient(call, paths.given().size(), new KvClient.Settings(retryBackoff, deadline));
   }
 
   /** Where the gateway of the node whose actor lives at {@code nodePath} is. */

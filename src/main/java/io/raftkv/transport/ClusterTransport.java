@@ -53,9 +53,7 @@ public final class ClusterTransport implements PeerTransport {
   private final int self;
   private final int n;
   private final int chunkSize;
-  /** Routes given at construction: no directory may change them. */
-  private final boolean fixed;
-  /** With fixed routes from paths: the paths, which may grow with the configuration; else null. */
+  /** Fixed routes: the nodes' paths, which may grow with the configuration (no directory may change them); else null. */
   private final NodePaths nodePaths;
   /** Resolves an inbox's actor path; with {@link #nodePaths} only. */
   private final Function<String, ActorRef<PeerPacket>> resolver;
@@ -74,7 +72,7 @@ public final class ClusterTransport implements PeerTransport {
 
   /** Routes to be discovered: spawn {@link #directory} once. */
   public ClusterTransport(int self, int n, int chunkSize) {
-    this(self, n, chunkSize, Collections.nCopies(n, List.of()), false, null, null);
+    this(self, n, chunkSize, Collections.nCopies(n, List.of()), null, null);
   }
 
   private ClusterTransport(
@@ -82,7 +80,6 @@ public final class ClusterTransport implements PeerTransport {
       int n,
       int chunkSize,
       List<List<ActorRef<PeerPacket>>> routes,
-      boolean fixed,
       NodePaths nodePaths,
       Function<String, ActorRef<PeerPacket>> resolver) {
     if (chunkSize < 1024) throw new IllegalArgumentException("chunkSize too small: " + chunkSize);
@@ -90,31 +87,20 @@ public final class ClusterTransport implements PeerTransport {
     this.self = self;
     this.n = n;
     this.chunkSize = chunkSize;
-    this.fixed = fixed;
     this.nodePaths = nodePaths;
     this.resolver = resolver;
     this.routes = List.copyOf(routes);
   }
 
   /**
-   * Sends to peer {@code i} through {@code inboxes.get(i)} (the entry at {@code self} is ignored;
-   * may be null). The inboxes are typically resolved from the peers' actor paths (see {@link
-   * #inboxPath}), so they stay valid across the peers' restarts. No {@link #directory}.
-   */
-  public static ClusterTransport fixed(int self, List<ActorRef<PeerPacket>> inboxes, int chunkSize) {
-    List<List<ActorRef<PeerPacket>>> routes = new ArrayList<>();
-    for (int i = 0; i < inboxes.size(); i++) routes.add(i == self ? List.of() : List.of(inboxes.get(i)));
-    return new ClusterTransport(self, inboxes.size(), chunkSize, routes, true, null, null);
-  }
-
-  /**
    * Sends to the inboxes of the nodes at {@code paths}, resolved by {@code resolver} from {@link
-   * #inboxPath}; routes to nodes that join later are added as the configuration names them ({@link
-   * #configurationChanged}). No {@link #directory}.
+   * #inboxPath}: a path names whichever incarnation runs at that address, so a route stays valid
+   * across the peer's restarts. Routes to nodes that join later are added as the configuration
+   * names them ({@link #configurationChanged}). No {@link #directory}.
    */
   public static ClusterTransport fixed(
       int self, NodePaths paths, int chunkSize, Function<String, ActorRef<PeerPacket>> resolver) {
-    return new ClusterTransport(self, paths.given().size(), chunkSize, routesTo(self, paths, resolver), true, paths, resolver);
+    return new ClusterTransport(self, paths.given().size(), chunkSize, routesTo(self, paths, resolver), paths, resolver);
   }
 
   private static List<List<ActorRef<PeerPacket>>> routesTo(
@@ -184,17 +170,13 @@ public final class ClusterTransport implements PeerTransport {
     }
   }
 
-  /** True once a route to {@code peer} is known. */
-  public boolean knows(int peer) {
-    return peer != self && reaches(peer);
-  }
 
   /**
    * Subscribes to every other peer's key and keeps this transport's routes current. Spawn it once,
    * and only for a transport without fixed routes: it is the one writer of the routes.
    */
   public Behavior<Receptionist.Listing> directory(String group) {
-    if (fixed) throw new IllegalStateException("fixed routes: no directory");
+    if (nodePaths != null) throw new IllegalStateException("fixed routes: no directory");
     if (directoryMade) throw new IllegalStateException("one directory per transport");
     directoryMade = true;
     return Behaviors.setup(
