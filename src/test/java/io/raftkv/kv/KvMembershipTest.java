@@ -9,10 +9,7 @@ import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
 import io.raftkv.raft.PeerSettings;
 import io.raftkv.raft.Configuration;
-import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
-import io.raftkv.rsm.Rsm;
-import io.raftkv.storage.MemoryStorage;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -20,7 +17,6 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -41,30 +37,16 @@ class KvMembershipTest {
     testKit.shutdownTestKit();
   }
 
-  @SuppressWarnings("unchecked")
   @Test
   void threeVotersGrowToFiveThenTheLeaderIsRemovedAndTheGroupServesOn() throws Exception {
-    AtomicReferenceArray<ActorRef<RaftPeer.Command>> rafts = new AtomicReferenceArray<>(SLOTS);
-    PeerTransport transport =
-        e -> {
-          ActorRef<RaftPeer.Command> to = rafts.get(e.to());
-          if (to != null) to.tell(new RaftPeer.Inbound(e.from(), e.message()));
-        };
-    ActorRef<KvServer.Command>[] servers = new ActorRef[SLOTS];
-    TestProbe<ActorRef<Rsm.Command>> rsmProbe = testKit.createTestProbe();
-    TestProbe<ActorRef<RaftPeer.Command>> raftProbe = testKit.createTestProbe();
-    for (int i = 0; i < SLOTS; i++) {
-      Configuration initial = i < 3 ? Configuration.of(Set.of(0, 1, 2), Set.of()) : Configuration.of(Set.of(), Set.of(i));
-      PeerSettings raft = PeerSettings.of(i, SLOTS).withInitial(initial);
-      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(raft, 4000), new MemoryStorage(), transport));
-      servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
-      rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));
-      rafts.set(i, raftProbe.receiveMessage());
-    }
-    ServerCall call =
-        (server, op) ->
-            AskPattern.<KvServer.Command, Rsm.Result>ask(
-                servers[server], r -> new KvServer.Request(op, r), Duration.ofSeconds(1), testKit.scheduler());
+    DirectReplicas group =
+        new DirectReplicas(
+            testKit,
+            SLOTS,
+            i -> PeerSettings.of(i, SLOTS).withInitial(i < 3 ? Configuration.of(Set.of(0, 1, 2), Set.of()) : Configuration.of(Set.of(), Set.of(i))),
+            4000);
+    AtomicReferenceArray<ActorRef<RaftPeer.Command>> rafts = group.rafts;
+    ServerCall call = group.call(Duration.ofSeconds(1));
     KvClient clerk = new KvClient(call, SLOTS, new KvClient.Settings(Duration.ofMillis(20), Duration.ofSeconds(20)));
     for (int i = 0; i < 50; i++) assertEquals(KvErr.OK, clerk.appendSync("log", "a").err());
 
@@ -86,7 +68,7 @@ class KvMembershipTest {
     Set<Integer> rest = new java.util.TreeSet<>(five.voters());
     rest.remove(old);
     awaitConfiguration(rafts, List.copyOf(rest), Configuration.of(rest, Set.of()));
-    servers[old].tell(KvServer.Stop.INSTANCE);
+    group.servers[old].tell(KvServer.Stop.INSTANCE);
     rafts.set(old, null);
     for (int i = 0; i < 20; i++) assertEquals(KvErr.OK, clerk.appendSync("log", "c").err());
     KvClient.Result log = clerk.getSync("log");

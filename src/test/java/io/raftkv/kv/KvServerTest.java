@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.raftkv.client.KvClient;
 import io.raftkv.client.ServerCall;
 import io.raftkv.raft.PeerSettings;
-import io.raftkv.raft.PeerTransport;
 import io.raftkv.raft.RaftPeer;
 import io.raftkv.rsm.Rsm;
 import io.raftkv.storage.MemoryStorage;
@@ -15,7 +14,6 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -33,28 +31,10 @@ class KvServerTest {
   @Test
   void clerkWritesAndReadsThroughTheLeaderAndSnapshotsCompactTheLog() {
     int n = 3;
-    AtomicReferenceArray<ActorRef<RaftPeer.Command>> rafts = new AtomicReferenceArray<>(n);
-    PeerTransport transport =
-        e -> {
-          ActorRef<RaftPeer.Command> to = rafts.get(e.to());
-          if (to != null) to.tell(new RaftPeer.Inbound(e.from(), e.message()));
-        };
-    MemoryStorage[] storages = new MemoryStorage[n];
-    @SuppressWarnings("unchecked")
-    ActorRef<KvServer.Command>[] servers = new ActorRef[n];
-    TestProbe<ActorRef<Rsm.Command>> rsmProbe = testKit.createTestProbe();
-    TestProbe<ActorRef<RaftPeer.Command>> raftProbe = testKit.createTestProbe();
-    for (int i = 0; i < n; i++) {
-      storages[i] = new MemoryStorage();
-      servers[i] = testKit.spawn(KvServer.create(KvServer.Settings.of(PeerSettings.of(i, n), 2000), storages[i], transport));
-      servers[i].tell(new KvServer.GetRsm(rsmProbe.getRef()));
-      rsmProbe.receiveMessage().tell(new Rsm.GetRaft(raftProbe.getRef()));
-      rafts.set(i, raftProbe.receiveMessage());
-    }
-    ServerCall call =
-        (server, op) ->
-            AskPattern.<KvServer.Command, Rsm.Result>ask(
-                servers[server], r -> new KvServer.Request(op, r), Duration.ofSeconds(2), testKit.scheduler());
+    DirectReplicas group = new DirectReplicas(testKit, n, i -> PeerSettings.of(i, n), 2000);
+    MemoryStorage[] storages = group.storages;
+    AtomicReferenceArray<ActorRef<RaftPeer.Command>> rafts = group.rafts;
+    ServerCall call = group.call(Duration.ofSeconds(2));
     KvClient clerk = new KvClient(call, n);
 
     assertEquals(KvErr.ErrNoKey, clerk.getSync("x").err());
